@@ -1,0 +1,1 @@
+"""Local AI Workspace: a local, private AI workspace served over the LAN. Importing it does nothing."""

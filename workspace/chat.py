@@ -1,0 +1,179 @@
+"""Chat turns: send, follow, stop, regenerate, edit-and-resend; fitting history into the context window.
+
+The user's message is stored before any model is called; the answer is produced by a `Turn` in a
+worker thread and stored as it grows, so a closed tab, a switched chat or a crashed browser loses
+nothing. One running turn per chat.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from loguru import logger
+
+from workspace.llm import LLMError, LLMGateway
+from workspace.routing import ModelRouter
+from workspace.settings import ChatSettings, Role
+from workspace.turns import Turn, TurnResult, run_turn
+
+TITLE_CHARS = 60
+INTERRUPTED = "Interrupted: the app stopped while this answer was being written."
+
+
+class ChatError(Exception):
+    """A chat request that cannot be served as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class FittedHistory:
+    messages: list[dict[str, str]]
+    dropped: int  # older messages left out to fit the context window
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately pessimistic estimate (code runs about 3 characters a token), plus framing."""
+    return len(text) // 3 + 4
+
+
+def fit_history(system_prompt: str, history: Sequence[Any], budget_tokens: int) -> FittedHistory:
+    """Keep the system prompt and the newest messages that fit `budget_tokens`; the last one always."""
+    kept: list[dict[str, str]] = []
+    used = estimate_tokens(system_prompt) if system_prompt else 0
+    usable = [m for m in history if m.role in ("user", "assistant") and (m.content or m.role == "user")]
+    for index, message in enumerate(reversed(usable)):
+        cost = estimate_tokens(message.content)
+        if index > 0 and used + cost > budget_tokens:
+            break
+        kept.append({"role": message.role, "content": message.content})
+        used += cost
+    kept.reverse()
+    if system_prompt:
+        kept.insert(0, {"role": "system", "content": system_prompt})
+    return FittedHistory(kept, len(usable) - (len(kept) - bool(system_prompt)))
+
+
+class ChatService:
+    def __init__(self, store: Any, gateway: LLMGateway, router: ModelRouter, settings: ChatSettings):
+        self.store, self.gateway, self.router, self.settings = store, gateway, router, settings
+        self._turns: dict[str, Turn] = {}
+        self._lock = threading.Lock()
+
+    # -- starting turns ------------------------------------------------------------------------
+    def send(self, chat_id: str, text: str) -> Turn:
+        """Store the user's message (durably), then start the answer."""
+        text = self._checked_text(text)
+        with self._lock:
+            self._ensure_idle(chat_id)
+            self.store.append_message(chat_id, "user", text)
+            return self._start_turn(chat_id)
+
+    def regenerate(self, chat_id: str) -> Turn:
+        """Drop the last answer (whatever its status) and answer the last user message again."""
+        with self._lock:
+            self._ensure_idle(chat_id)
+            messages = self.store.list_messages(chat_id)
+            if not messages or not any(m.role == "user" for m in messages):
+                raise ChatError("There is no message to answer again.")
+            if messages[-1].role == "assistant":
+                self.store.truncate_after(chat_id, messages[-1].id, inclusive=True)
+            return self._start_turn(chat_id)
+
+    def edit_last(self, chat_id: str, text: str) -> Turn:
+        """Replace the last user message (and the answer after it) and send again."""
+        text = self._checked_text(text)
+        with self._lock:
+            self._ensure_idle(chat_id)
+            last_user = next((m for m in reversed(self.store.list_messages(chat_id)) if m.role == "user"), None)
+            if last_user is None:
+                raise ChatError("There is no message to edit.")
+            self.store.truncate_after(chat_id, last_user.id, inclusive=True)
+            self.store.append_message(chat_id, "user", text)
+            return self._start_turn(chat_id)
+
+    # -- following and stopping -----------------------------------------------------------------
+    def running(self, chat_id: str) -> Turn | None:
+        turn = self._turns.get(chat_id)
+        return turn if turn and not turn.finished.is_set() else None
+
+    def follow(self, chat_id: str) -> Iterator[TurnResult]:
+        """Snapshots of the chat's running answer until it ends; nothing when none runs."""
+        turn = self._turns.get(chat_id)
+        if turn is not None:
+            yield from turn.follow()
+
+    def stop(self, chat_id: str) -> bool:
+        turn = self.running(chat_id)
+        if turn is None:
+            return False
+        turn.stop()
+        return True
+
+    def messages(self, chat_id: str) -> list[Any]:
+        """The chat's messages; an answer left 'streaming' by a previous run is marked stopped."""
+        messages = self.store.list_messages(chat_id)
+        if messages and messages[-1].status == "streaming" and self.running(chat_id) is None:
+            last = messages[-1]
+            messages[-1] = self.store.update_message(chat_id, last.id, status="stopped", error=INTERRUPTED)
+        return messages
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _checked_text(self, text: str) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise ChatError("The message is empty.")
+        if len(text) > self.settings.max_message_chars:
+            raise ChatError(f"The message is too long ({len(text):,} characters; the limit is "
+                            f"{self.settings.max_message_chars:,}).")
+        return text
+
+    def _ensure_idle(self, chat_id: str) -> None:
+        if self.running(chat_id):
+            raise ChatError("This chat is still answering: wait for it or press Stop.")
+
+    def _start_turn(self, chat_id: str) -> Turn:
+        chat = self.store.get_chat(chat_id)
+        profile = self.store.get_profile(chat.profile_id)
+        chosen = self.router.effective(Role.CHAT, profile.model_overrides, chat.model_overrides)
+        num_ctx = self._num_ctx(chosen.model, chosen.host)
+        fitted = fit_history(profile.system_prompt, self.store.list_messages(chat_id),
+                             num_ctx - self.settings.reply_reserve)
+        answer = self.store.append_message(
+            chat_id, "assistant", "", model=chosen.model, backend=self.router.backend.kind,
+            status="streaming", meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx},
+        )
+        turn = Turn(chat_id, answer.id, chosen.model)
+        self._turns[chat_id] = turn
+
+        def stream():
+            return self.gateway.chat_stream(chosen.model, fitted.messages, options={"num_ctx": num_ctx},
+                                            host=chosen.host)
+
+        def save(result: TurnResult) -> None:
+            self._save(chat_id, answer.id, result)
+
+        threading.Thread(target=run_turn, args=(turn, stream, save), name=f"turn-{chat_id}", daemon=True).start()
+        return turn
+
+    def _num_ctx(self, model: str, host: str) -> int:
+        try:
+            trained = self.gateway.model_info(model, host).context_length
+        except LLMError:
+            trained = None  # the turn itself will report the real problem
+        return min(self.settings.num_ctx, trained or self.settings.num_ctx)
+
+    def _save(self, chat_id: str, message_id: str, result: TurnResult) -> None:
+        self.store.update_message(chat_id, message_id, content=result.text, status=result.status,
+                                  error=result.error, stats=result.stats)
+        if result.status != "streaming":
+            self._auto_title(chat_id)
+            logger.info("Turn in chat {} ended: {} ({} chars)", chat_id, result.status, len(result.text))
+
+    def _auto_title(self, chat_id: str) -> None:
+        chat = self.store.get_chat(chat_id)
+        if chat.title not in ("", "New chat"):
+            return
+        first = next((m.content for m in self.store.list_messages(chat_id) if m.role == "user"), "")
+        title = " ".join(first.split())
+        if title:
+            self.store.update_chat(chat_id, title=title[:TITLE_CHARS] + ("…" if len(title) > TITLE_CHARS else ""))

@@ -1,0 +1,228 @@
+"""LLM gateway: the only module that talks to Ollama (or the embedded engine) through `ollama.Client`.
+
+It streams chat answers as text deltas followed by one final stats record, lists models with their
+capabilities and context length (cached), probes health quickly, and translates every transport or
+server failure into a few domain errors whose messages tell the user what to do. Errors are
+classified by exception type and HTTP status code, never by message text (it changes between versions).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+import httpx
+import ollama
+
+
+class LLMError(Exception):
+    """Base of the gateway's domain errors; `str()` is a message meant for the user."""
+
+
+class BackendUnavailable(LLMError):
+    """Nothing answers at the host."""
+
+
+class ModelNotFound(LLMError):
+    """The host answers but does not have the model."""
+
+
+class BackendBusy(LLMError):
+    """The host's queue is full (503)."""
+
+
+class BackendTimeout(LLMError):
+    """The host stopped answering mid-request."""
+
+
+class BadRequest(LLMError):
+    """The host refused the request as invalid (4xx other than 404)."""
+
+
+class BackendFailed(LLMError):
+    """Any other failure reported by the host (5xx, mid-stream error, malformed reply)."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The last item of a stream: why it ended and the server's stats (nanosecond durations)."""
+
+    done_reason: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tokens_per_second(self) -> float:
+        eval_ns = self.stats.get("eval_duration", 0)
+        return self.stats.get("eval_count", 0) / eval_ns * 1e9 if eval_ns else 0.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    capabilities: tuple[str, ...]
+    context_length: int | None
+    parameter_size: str = ""
+    quantization: str = ""
+
+
+STAT_KEYS = (
+    "total_duration",
+    "load_duration",
+    "prompt_eval_count",
+    "prompt_eval_duration",
+    "eval_count",
+    "eval_duration",
+)
+
+
+class LLMGateway:
+    """One `ollama.Client` per host, a short connect timeout and a long read timeout."""
+
+    def __init__(self, default_host: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 600.0):
+        self.default_host = default_host
+        self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._clients: dict[str, ollama.Client] = {}
+        self._info_cache: dict[tuple[str, str], ModelInfo] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, host: str | None) -> ollama.Client:
+        host = host or self.default_host
+        with self._lock:
+            if host not in self._clients:
+                # trust_env=False: never route a local model call through a proxy from the environment.
+                self._clients[host] = ollama.Client(host=host, timeout=self._timeout, trust_env=False)
+            return self._clients[host]
+
+    def chat_stream(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        options: Mapping[str, Any] | None = None,
+        format: str | dict | None = None,
+        host: str | None = None,
+    ) -> Iterator[Delta | Final]:
+        """Yield `Delta`s then one `Final`. Closing the iterator closes the HTTP response."""
+        host = host or self.default_host
+        if not model.strip():
+            raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
+        with _translated(host, model):
+            chunks = self._client(host).chat(
+                model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format
+            )
+            try:
+                for chunk in chunks:
+                    if chunk.message.content:
+                        yield Delta(chunk.message.content)
+                    if chunk.done:
+                        stats = {key: int(getattr(chunk, key) or 0) for key in STAT_KEYS}
+                        yield Final(chunk.done_reason or "stop", stats)
+                        return
+            finally:
+                chunks.close()
+        raise BackendFailed(f"The model server at {host} ended the answer without its final record.")
+
+    def chat(self, model: str, messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> tuple[str, Final]:
+        """The whole answer at once (still streamed underneath, so errors are the same)."""
+        parts: list[str] = []
+        final = Final("stop")
+        for item in self.chat_stream(model, messages, **kwargs):
+            if isinstance(item, Delta):
+                parts.append(item.text)
+            else:
+                final = item
+        return "".join(parts), final
+
+    def list_models(self, host: str | None = None) -> list[str]:
+        host = host or self.default_host
+        with _translated(host, None):
+            return [entry.model for entry in self._client(host).list().models if entry.model]
+
+    def model_info(self, model: str, host: str | None = None) -> ModelInfo:
+        """Capabilities and context length from `/api/show`, cached per host and model."""
+        host = host or self.default_host
+        key = (host, model)
+        if key in self._info_cache:
+            return self._info_cache[key]
+        with _translated(host, model):
+            shown = self._client(host).show(model)
+        info = ModelInfo(
+            name=model,
+            capabilities=tuple(shown.capabilities or ()),
+            context_length=_context_length(shown.modelinfo or {}),
+            parameter_size=(shown.details.parameter_size or "") if shown.details else "",
+            quantization=(shown.details.quantization_level or "") if shown.details else "",
+        )
+        self._info_cache[key] = info
+        return info
+
+    def health(self, host: str | None = None, timeout_s: float = 0.8) -> bool:
+        """True when an Ollama-compatible server answers at `host`, within `timeout_s`."""
+        url = (host or self.default_host).rstrip("/") + "/api/version"
+        try:
+            return httpx.get(url, timeout=timeout_s, trust_env=False).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client._client.close()
+            self._clients.clear()
+
+
+def _context_length(model_info: Mapping[str, Any]) -> int | None:
+    for key, value in model_info.items():
+        if key.endswith(".context_length") and isinstance(value, int):
+            return value
+    return None
+
+
+class _translated:
+    """Context manager mapping client/transport exceptions to domain errors (the one place it happens)."""
+
+    def __init__(self, host: str, model: str | None):
+        self.host, self.model = host, model
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or isinstance(exc, (LLMError, GeneratorExit)) or not isinstance(exc, Exception):
+            return False
+        raise translate_error(exc, self.host, self.model) from exc
+
+
+def translate_error(exc: Exception, host: str, model: str | None) -> LLMError:
+    if isinstance(exc, (ConnectionError, httpx.ConnectError)):
+        return BackendUnavailable(
+            f"Ollama is not reachable at {host}: start it with `ollama serve`, or check the host in settings."
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendTimeout(f"The model server at {host} stopped answering (timed out). Try again.")
+    if isinstance(exc, ollama.ResponseError):
+        return _from_status(exc, host, model)
+    if isinstance(exc, httpx.HTTPError):
+        return BackendFailed(f"The connection to the model server at {host} failed: {exc}")
+    return BackendFailed(f"The model server at {host} sent a reply this app cannot read: {exc}")
+
+
+def _from_status(exc: ollama.ResponseError, host: str, model: str | None) -> LLMError:
+    status = exc.status_code
+    if status == 404:
+        return ModelNotFound(f"Model {model!r} is not installed at {host}: run `ollama pull {model}`.")
+    if status == 503:
+        return BackendBusy(f"The model server at {host} is busy; try again in a moment.")
+    if 400 <= status < 500:
+        return BadRequest(f"The model server at {host} refused the request: {exc.error}")
+    if status == -1:
+        return BackendFailed(f"The model failed while answering: {exc.error}")
+    return BackendFailed(f"The model server at {host} failed ({status}): {exc.error}")

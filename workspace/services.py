@@ -1,0 +1,43 @@
+"""Services: the one object that holds the store, the LLM gateway, the backend, routing and chat.
+
+The UI and the REST API receive a `Services` and call only what it holds. Building one starts the
+backend (probe Ollama, else the embedded engine), so it happens in `app.py` or a test fixture only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workspace.backend import Backend, choose_backend
+from workspace.chat import ChatService
+from workspace.llm import LLMGateway
+from workspace.routing import ModelRouter
+from workspace.settings import Settings
+from workspace.store import WorkspaceStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    gateway: LLMGateway
+    backend: Backend
+    router: ModelRouter
+    store: WorkspaceStore
+    chat: ChatService
+
+    def close(self) -> None:
+        self.gateway.close()
+        self.backend.close()
+
+
+def build_services(settings: Settings) -> Services:
+    gateway = LLMGateway(
+        settings.ollama.host,
+        connect_timeout_s=settings.ollama.connect_timeout_s,
+        read_timeout_s=settings.ollama.read_timeout_s,
+    )
+    backend = choose_backend(settings, gateway)
+    router = ModelRouter(settings, backend)
+    store = WorkspaceStore(settings.data_dir)
+    chat = ChatService(store, gateway, router, settings.chat)
+    return Services(settings, gateway, backend, router, store, chat)

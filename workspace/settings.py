@@ -1,0 +1,187 @@
+"""Settings: the one object every part of the app reads its configuration from.
+
+Precedence, highest first: init arguments > `WORKSPACE_*` environment variables (nested with `__`,
+e.g. `WORKSPACE_MODELS__CODER`) > `settings.toml` > the defaults in this file. Also owns the `Role`
+enum and `resolve_model`, the rule "chat override > profile override > global default".
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Literal, Mapping, NamedTuple
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "settings.toml"
+
+
+class Role(str, Enum):
+    """The jobs a model does; each resolves to a model on its own."""
+
+    CODER = "coder"
+    REVIEWER = "reviewer"
+    JUDGE = "judge"
+    ESCALATION = "escalation"
+    STUDY = "study"
+    CHAT = "chat"
+    VISION = "vision"
+
+
+class ModelSettings(BaseModel):
+    """Global default model per role (Ollama model names). Empty escalation = the reviewer's model."""
+
+    model_config = {"extra": "forbid"}
+
+    coder: str = "qwen2.5-coder:7b"
+    reviewer: str = "qwen2.5-coder:14b"
+    judge: str = "qwen2.5-coder:7b"
+    escalation: str = ""
+    study: str = "llama3.1:8b"
+    chat: str = "llama3.1:8b"
+    vision: str = "llama3.2-vision:11b"
+
+    def for_role(self, role: Role) -> str:
+        return getattr(self, role.value)
+
+
+class OllamaSettings(BaseModel):
+    """Where Ollama answers; a role may use another host (a bigger GPU box on the LAN)."""
+
+    model_config = {"extra": "forbid"}
+
+    host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434")
+    role_hosts: dict[Role, str] = Field(default_factory=dict)
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    read_timeout_s: float = Field(default=600.0, gt=0)
+
+    def host_for(self, role: Role) -> str:
+        return self.role_hosts.get(role) or self.host
+
+
+class EngineSettings(BaseModel):
+    """The embedded Ollama-compatible engine used when no Ollama answers."""
+
+    model_config = {"extra": "forbid"}
+
+    mode: Literal["auto", "always", "never"] = "auto"
+    models_dir: Path | None = None  # None: <data_dir>/models
+    threads: int | None = Field(default=None, ge=1)
+    max_queue: int = Field(default=16, ge=1)
+
+
+class ChatSettings(BaseModel):
+    """How chat turns are sized."""
+
+    model_config = {"extra": "forbid"}
+
+    num_ctx: int = Field(default=4096, ge=512)  # context window asked of the model (capped by the model's own)
+    reply_reserve: int = Field(default=1024, ge=64)  # tokens kept free for the answer
+    max_message_chars: int = Field(default=100_000, ge=1)
+
+
+class ServerSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=0, le=65535)
+
+
+class LoggingSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    rotation: str = "10 MB"
+    retention: int = Field(default=10, ge=1)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    """All configuration. Build with `load_settings()` to get readable errors."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WORKSPACE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        toml_file=DEFAULT_SETTINGS_FILE,
+    )
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    models: ModelSettings = ModelSettings()
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    engine: EngineSettings = EngineSettings()
+    chat: ChatSettings = ChatSettings()
+    server: ServerSettings = ServerSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("WORKSPACE_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @property
+    def models_dir(self) -> Path:
+        return self.engine.models_dir or self.data_dir / "models"
+
+
+class SettingsError(Exception):
+    """A settings file or value is wrong; the message names the key."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one message that names each bad key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(settings)"
+            problems.append(f"{key}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems)) from None
+    except (ValueError, OSError) as exc:  # e.g. a settings.toml that is not valid TOML
+        raise SettingsError(f"Cannot read settings: {exc}") from None
+
+
+class ResolvedModel(NamedTuple):
+    """A role's model and the level it came from: "chat", "profile" or "global"."""
+
+    model: str
+    source: Literal["chat", "profile", "global"]
+
+
+def resolve_model(
+    role: Role,
+    settings: Settings,
+    profile_overrides: Mapping[str, str] | None = None,
+    chat_overrides: Mapping[str, str] | None = None,
+) -> ResolvedModel:
+    """Chat override > profile override > global default, per role; blank overrides do not count.
+
+    An escalation model that is set nowhere follows the reviewer, wherever the reviewer came from.
+    """
+    for source, overrides in (("chat", chat_overrides), ("profile", profile_overrides)):
+        model = (overrides or {}).get(role.value, "").strip()
+        if model:
+            return ResolvedModel(model, source)
+    if role is Role.ESCALATION and not settings.models.escalation:
+        return resolve_model(Role.REVIEWER, settings, profile_overrides, chat_overrides)
+    return ResolvedModel(settings.models.for_role(role), "global")

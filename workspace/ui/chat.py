@@ -1,0 +1,173 @@
+"""The Chat tab: profile and chat lists beside a conversation that streams, stops, regenerates and edits.
+
+Callbacks are thin: unpack, call one service, format with `render`. The answer itself runs in a
+server-side turn; the events here only follow it, so switching chats or reloading loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from workspace.services import Services
+from workspace.ui import render
+from workspace.ui.errors import shown_errors
+
+
+@dataclass
+class ChatView:
+    """The components other parts of the UI wire into."""
+
+    profile: gr.Dropdown
+    chats: gr.Radio
+    chat_filter: gr.Textbox
+    chatbot: gr.Chatbot
+    remembered: gr.BrowserState
+    models: gr.Markdown
+
+
+def build(services: Services) -> ChatView:
+    actions = _Actions(services)
+    remembered = gr.BrowserState({"profile": "", "chat": ""}, storage_key="workspace-last-open")
+    editing = gr.State(False)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=240):
+            profile = gr.Dropdown(label="Profile", choices=[], interactive=True)
+            new_chat = gr.Button("＋ New chat", variant="secondary")
+            chat_filter = gr.Textbox(placeholder="Filter chats…", show_label=False, container=False)
+            chats = gr.Radio(label="Chats", choices=[], elem_id="chat-list")
+        with gr.Column(scale=4):
+            chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
+                                 elem_id="conversation", feedback_options=None, placeholder="Start a new chat.")
+            text = gr.Textbox(placeholder="Message (Enter sends, Shift+Enter new line)", lines=2, max_lines=12,
+                              show_label=False, autofocus=True, elem_id="message-box")
+            with gr.Row():
+                send = gr.Button("Send", variant="primary", elem_id="send")
+                stop = gr.Button("⏹ Stop", elem_id="stop")
+                regenerate = gr.Button("↻ Regenerate", elem_id="regenerate")
+                edit = gr.Button("✏️ Edit last", elem_id="edit-last")
+            models = gr.Markdown(elem_id="effective-models")
+
+    view = ChatView(profile, chats, chat_filter, chatbot, remembered, models)
+    # Sending: store the message and start the turn, then follow it, then refresh titles.
+    start = dict(fn=actions.start, inputs=[profile, chats, text, editing],
+                 outputs=[text, chatbot, chats, remembered, editing], api_visibility="private")
+    follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private")
+    relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter], outputs=[chats],
+                  api_visibility="private")
+    following = [
+        text.submit(**start).then(**follow),
+        send.click(**start).then(**follow),
+        regenerate.click(actions.regenerate, [chats], [chatbot], api_visibility="private").then(**follow),
+    ]
+    for event in following:
+        event.then(**relist)
+    stop.click(actions.stop, [chats], None, api_visibility="private")
+    edit.click(actions.begin_edit, [chats], [text, editing], api_visibility="private")
+    # Opening another chat stops following the old one (its turn keeps running server-side).
+    chats.input(actions.open_chat, [profile, chats], [chatbot, remembered, models], cancels=following,
+                api_visibility="private").then(**follow)
+    profile.input(actions.open_profile, [profile], [chats, chatbot, remembered, models], cancels=following,
+                  api_visibility="private").then(**follow)
+    new_chat.click(actions.new_chat, [profile], [chats, chatbot, remembered, models], cancels=following,
+                   api_visibility="private")
+    chat_filter.change(**relist)
+    return view
+
+
+class _Actions:
+    """The callbacks, bound to the services."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.store = services.store
+
+    def restore(self, remembered: dict | None):
+        """On page load: reopen the browser's last profile and chat (or the newest)."""
+        remembered = remembered or {}
+        profiles = self.store.list_profiles()
+        profile_ids = [p.id for p in profiles]
+        profile_id = remembered.get("profile") if remembered.get("profile") in profile_ids else profile_ids[0]
+        chats = self.store.list_chats(profile_id)
+        chat_ids = [c.id for c in chats]
+        chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
+        return (
+            gr.update(choices=[(p.name, p.id) for p in profiles], value=profile_id),
+            gr.update(choices=render.chat_choices(chats), value=chat_id),
+            self._history(chat_id),
+            {"profile": profile_id, "chat": chat_id or ""},
+            self._models(profile_id, chat_id),
+        )
+
+    @shown_errors
+    def start(self, profile_id: str, chat_id: str | None, text: str, editing: bool):
+        if not chat_id:
+            chat_id = self.store.create_chat(profile_id).id
+        if editing:
+            self.services.chat.edit_last(chat_id, text)
+        else:
+            self.services.chat.send(chat_id, text)
+        chats = gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
+        return "", self._history(chat_id), chats, {"profile": profile_id, "chat": chat_id}, False
+
+    @shown_errors
+    def follow(self, chat_id: str | None):
+        if not chat_id or self.services.chat.running(chat_id) is None:
+            return
+        history = render.chatbot_messages(self.services.chat.messages(chat_id))
+        for snapshot in self.services.chat.follow(chat_id):
+            yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error)
+        yield self._history(chat_id)
+
+    @shown_errors
+    def regenerate(self, chat_id: str | None):
+        if not chat_id:
+            raise gr.Error("Open a chat first.")
+        self.services.chat.regenerate(chat_id)
+        return self._history(chat_id)
+
+    def stop(self, chat_id: str | None) -> None:
+        if chat_id and not self.services.chat.stop(chat_id):
+            gr.Info("Nothing is being written in this chat.")
+
+    def begin_edit(self, chat_id: str | None):
+        messages = self.services.chat.messages(chat_id) if chat_id else []
+        last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+        if last_user is None:
+            raise gr.Error("There is no message to edit.")
+        gr.Info("Edit the message and send it: it replaces the last one and its answer.")
+        return last_user.content, True
+
+    @shown_errors
+    def open_chat(self, profile_id: str, chat_id: str | None):
+        return self._history(chat_id), {"profile": profile_id, "chat": chat_id or ""}, self._models(profile_id, chat_id)
+
+    @shown_errors
+    def open_profile(self, profile_id: str):
+        chats = self.store.list_chats(profile_id)
+        chat_id = chats[0].id if chats else None
+        return (gr.update(choices=render.chat_choices(chats), value=chat_id), self._history(chat_id),
+                {"profile": profile_id, "chat": chat_id or ""}, self._models(profile_id, chat_id))
+
+    @shown_errors
+    def new_chat(self, profile_id: str):
+        chat = self.store.create_chat(profile_id)
+        return (gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat.id), [],
+                {"profile": profile_id, "chat": chat.id}, self._models(profile_id, chat.id))
+
+    def chat_list(self, profile_id: str, chat_id: str | None, query: str):
+        if not profile_id:
+            return gr.update()
+        chats = self.store.list_chats(profile_id, query=query or "")
+        return gr.update(choices=render.chat_choices(chats), value=chat_id)
+
+    def _history(self, chat_id: str | None) -> list[dict[str, str]]:
+        return render.chatbot_messages(self.services.chat.messages(chat_id)) if chat_id else []
+
+    def _models(self, profile_id: str | None, chat_id: str | None) -> str:
+        profile = self.store.get_profile(profile_id) if profile_id else None
+        chat = self.store.get_chat(chat_id) if chat_id else None
+        effective = self.services.router.all_roles(profile and profile.model_overrides, chat and chat.model_overrides)
+        return render.models_table(effective)

@@ -1,0 +1,42 @@
+"""The UI's error edge: domain errors become `gr.Error` with their user-facing message, once, here."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable
+
+import gradio as gr
+from loguru import logger
+
+from workspace.chat import ChatError
+from workspace.llm import LLMError
+from workspace.store import StoreError
+
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError)
+
+
+def shown_errors(fn: Callable) -> Callable:
+    """Wrap a callback (plain or generator) so domain errors reach the user as a readable message."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args: Any, **kwargs: Any):
+            try:
+                yield from fn(*args, **kwargs)
+            except DOMAIN_ERRORS as exc:
+                raise gr.Error(str(exc)) from exc
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except DOMAIN_ERRORS as exc:
+            raise gr.Error(str(exc)) from exc
+        except Exception:
+            logger.exception("UI callback {} failed", fn.__name__)
+            raise
+
+    return wrapper

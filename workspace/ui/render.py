@@ -1,0 +1,62 @@
+"""Pure formatting for the UI: stored messages and running turns → Chatbot messages, labels, headers.
+
+No gradio import here, so these functions are tested as plain Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+STATUS_NOTES = {
+    "stopped": "⏹ *Stopped.*",
+    "streaming": "",
+}
+
+
+def answer_text(content: str, status: str, error: str | None, meta: dict | None = None) -> str:
+    """The answer as shown: its text, plus a visible note when it was cut short or lost context."""
+    notes = []
+    dropped = (meta or {}).get("dropped_messages", 0)
+    if dropped:
+        notes.append(f"ℹ️ *{dropped} older message(s) were left out to fit the model's context window.*")
+    if status == "failed":
+        notes.append(f"⚠️ *Failed: {error or 'unknown error'}* — press **Regenerate** to try again.")
+    elif status == "stopped":
+        notes.append(f"⏹ *Stopped{': ' + error if error else ''}.* Press **Regenerate** to answer again.")
+    body = content if content or status != "streaming" else "…"
+    return "\n\n".join([body, *notes]) if notes else body
+
+
+def chatbot_messages(messages: Iterable[Any]) -> list[dict[str, str]]:
+    shown = []
+    for message in messages:
+        if message.role == "user":
+            shown.append({"role": "user", "content": message.content})
+        elif message.role == "assistant":
+            meta = getattr(message, "meta", None) or {}
+            shown.append({"role": "assistant", "content": answer_text(message.content, message.status, message.error, meta)})
+    return shown
+
+
+def with_live_answer(history: list[dict[str, str]], text: str, status: str, error: str | None) -> list[dict[str, str]]:
+    """Replace the last (assistant) bubble with the live state of a running turn."""
+    live = {"role": "assistant", "content": answer_text(text, status, error)}
+    if history and history[-1]["role"] == "assistant":
+        return [*history[:-1], live]
+    return [*history, live]
+
+
+def chat_label(chat: Any) -> str:
+    return ("📌 " if chat.pinned else "") + (chat.title or "New chat")
+
+
+def chat_choices(chats: Sequence[Any]) -> list[tuple[str, str]]:
+    return [(chat_label(chat), chat.id) for chat in chats]
+
+
+def models_table(effective: Sequence[Any]) -> str:
+    rows = ["| role | model | from |", "|---|---|---|"]
+    for item in effective:
+        source = item.source + (f" — **fallback**, {item.requested!r} is not installed" if item.substituted else "")
+        rows.append(f"| {item.role.value} | `{item.model}` | {source} |")
+    return "\n".join(rows)
