@@ -26,6 +26,14 @@ class ChatView:
     chatbot: gr.Chatbot
     remembered: gr.BrowserState
     models: gr.Markdown
+    actions: "_Actions"
+
+    def wire_page_load(self, demo: gr.Blocks) -> None:
+        """Reopen the browser's last profile and chat, and follow its answer if one is being written."""
+        demo.load(self.actions.restore, [self.remembered],
+                  [self.profile, self.chats, self.chatbot, self.remembered, self.models],
+                  api_visibility="private").then(
+            self.actions.follow, [self.chats], [self.chatbot], api_visibility="private", concurrency_limit=None)
 
 
 def build(services: Services) -> ChatView:
@@ -50,11 +58,13 @@ def build(services: Services) -> ChatView:
                 edit = gr.Button("✏️ Edit last", elem_id="edit-last")
             models = gr.Markdown(elem_id="effective-models")
 
-    view = ChatView(profile, chats, chat_filter, chatbot, remembered, models)
+    view = ChatView(profile, chats, chat_filter, chatbot, remembered, models, actions)
     # Sending: store the message and start the turn, then follow it, then refresh titles.
     start = dict(fn=actions.start, inputs=[profile, chats, text, editing],
                  outputs=[text, chatbot, chats, remembered, editing], api_visibility="private")
-    follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private")
+    # Following only waits on a turn, so any number may run at once.
+    follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private",
+                  concurrency_limit=None)
     relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter], outputs=[chats],
                   api_visibility="private")
     following = [

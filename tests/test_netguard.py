@@ -1,0 +1,33 @@
+"""The network guard itself must block what it claims to block, or the privacy tests prove nothing."""
+
+import socket
+
+import pytest
+
+from tests import netguard
+
+
+def test_guard_blocks_a_public_address_and_records_it():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        with pytest.raises(PermissionError):
+            sock.connect(("192.0.2.1", 80))  # TEST-NET-1: never routed, and never reached either
+    finally:
+        sock.close()
+    assert netguard.take_violations() == ["socket.connect to non-loopback address '192.0.2.1'"]
+
+
+def test_guard_blocks_dns_lookups_of_outside_names():
+    with pytest.raises(PermissionError):
+        socket.getaddrinfo("example.com", 443)
+    assert netguard.take_violations()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "::1", "localhost", "0.0.0.0"])
+def test_loopback_is_allowed(host):
+    assert netguard.is_local(host)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "192.168.1.2", "8.8.8.8", "example.com", "fe80::1"])
+def test_everything_else_is_not(host):
+    assert not netguard.is_local(host)

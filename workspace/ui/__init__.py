@@ -1,0 +1,48 @@
+"""The Gradio app: a header saying which backend runs and tabs for Chat, Code, Study and Dashboard.
+
+Only `ui/` imports gradio. `build_app(services)` returns the Blocks; `app.py` mounts and launches it.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from workspace.services import Services
+from workspace.ui import api_endpoints, chat, library, render
+
+CSS = """
+#chat-list { max-height: 60vh; overflow-y: auto; }
+#chat-list label { width: 100%; }
+"""
+
+COMING = {
+    "Code": "The code pipeline (coder → reviewer → judge → escalation to a stronger model) comes next. "
+            "Nothing here yet.",
+    "Study": "The study tutor (long-form explanations with the STUDY model, streamed) is coming. Nothing here yet.",
+    "Dashboard": "The dashboard of pipeline runs (from the rotating logs) is coming. Nothing here yet.",
+}
+
+
+def header(services: Services) -> str:
+    backend = services.backend
+    note = ""
+    if backend.kind == "embedded":
+        note = " — no Ollama answered, so the built-in engine serves the models on this PC."
+    return f"### Local AI Workspace\n**Backend:** {backend.label}{note}"
+
+
+def build_app(services: Services) -> gr.Blocks:
+    with gr.Blocks(title="Local AI Workspace", analytics_enabled=False) as demo:
+        gr.Markdown(header(services), elem_id="backend-header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                view = chat.build(services)
+                library.build(services, view)
+            for name, text in COMING.items():
+                with gr.Tab(name, id=name.lower()):
+                    gr.Markdown(f"**{name}** — {text}")
+        with gr.Accordion("Models per role", open=False):
+            gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
+        api_endpoints.register(services)
+        view.wire_page_load(demo)
+    return demo

@@ -1,0 +1,72 @@
+"""Gradio named endpoints for scripts (`gradio_client.Client(...).predict(..., api_name="/chat")`).
+
+Each endpoint is a thin call into the same services the UI uses; records go out as plain dicts.
+Streaming endpoints yield the whole answer so far, so a client can print partial results.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import gradio as gr
+
+from workspace.services import Services
+from workspace.ui.errors import shown_errors
+
+
+def register(services: Services) -> None:
+    store, chat = services.store, services.chat
+
+    def _follow(chat_id: str) -> Iterator[str]:
+        for snapshot in chat.follow(chat_id):
+            if snapshot.status == "failed":
+                raise gr.Error(snapshot.error or "The answer failed.")
+            yield snapshot.text
+
+    @shown_errors
+    def send_message(chat_id: str, message: str) -> Iterator[str]:
+        """Send `message` in chat `chat_id` and stream the answer (the text so far, growing)."""
+        chat.send(chat_id, message)
+        yield from _follow(chat_id)
+
+    @shown_errors
+    def regenerate(chat_id: str) -> Iterator[str]:
+        """Answer the last user message of the chat again, streaming."""
+        chat.regenerate(chat_id)
+        yield from _follow(chat_id)
+
+    @shown_errors
+    def stop(chat_id: str) -> bool:
+        """Stop the answer being written in the chat; False when none was."""
+        return chat.stop(chat_id)
+
+    @shown_errors
+    def list_profiles() -> list[dict]:
+        return [p.model_dump() for p in store.list_profiles()]
+
+    @shown_errors
+    def create_profile(name: str, description: str = "", system_prompt: str = "") -> dict:
+        return store.create_profile(name, description=description, system_prompt=system_prompt).model_dump()
+
+    @shown_errors
+    def list_chats(profile_id: str) -> list[dict]:
+        return [c.model_dump() for c in store.list_chats(profile_id)]
+
+    @shown_errors
+    def create_chat(profile_id: str, title: str = "New chat") -> dict:
+        return store.create_chat(profile_id, title=title).model_dump()
+
+    @shown_errors
+    def messages(chat_id: str) -> list[dict]:
+        return [m.model_dump() for m in chat.messages(chat_id)]
+
+    @shown_errors
+    def search(query: str, profile_id: str = "") -> list[dict]:
+        return [hit.model_dump() for hit in store.search(query, profile_id=profile_id or None)]
+
+    for fn, name in [
+        (send_message, "chat"), (regenerate, "regenerate"), (stop, "stop"), (list_profiles, "profiles"),
+        (create_profile, "create_profile"), (list_chats, "chats"), (create_chat, "create_chat"),
+        (messages, "messages"), (search, "search"),
+    ]:
+        gr.api(fn, api_name=name, concurrency_limit=None)

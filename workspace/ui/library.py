@@ -1,0 +1,204 @@
+"""Chat-tab panels around the conversation: profile settings, chat settings, search, export and import."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from workspace.services import Services
+from workspace.settings import Role
+from workspace.ui import render
+from workspace.ui.chat import ChatView
+from workspace.ui.errors import shown_errors
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def build(services: Services, view: ChatView) -> None:
+    panels = _Panels(services)
+    model_choices = [""] + services.backend.models()
+    with gr.Accordion("Search all messages", open=False):
+        with gr.Row():
+            query = gr.Textbox(placeholder="Words to find…", show_label=False, scale=4, elem_id="search-box")
+            everywhere = gr.Checkbox(label="All profiles", value=True, scale=1)
+        hits = gr.Radio(label="Results", choices=[], elem_id="search-results")
+    with gr.Accordion("This chat", open=False):
+        with gr.Row():
+            title = gr.Textbox(label="Title", scale=3)
+            pinned = gr.Checkbox(label="Pinned", scale=1)
+            move_to = gr.Dropdown(label="Move to profile", choices=[], scale=2)
+        chat_overrides = {role: gr.Dropdown(label=f"{role.value} model (chat override)", choices=model_choices,
+                                            allow_custom_value=True) for role in Role}
+        with gr.Row():
+            save_chat = gr.Button("Save chat settings")
+            delete_chat = gr.Button("🗑 Delete chat", variant="stop")
+            undo_delete = gr.Button("↶ Undo delete")
+        with gr.Row():
+            export_md = gr.Button("Export Markdown")
+            export_json = gr.Button("Export JSON")
+            import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
+        export_out = gr.File(label="Download", interactive=False)
+    with gr.Accordion("Profile", open=False):
+        with gr.Row():
+            new_name = gr.Textbox(label="New profile name", scale=3)
+            create = gr.Button("Create profile", scale=1)
+        name = gr.Textbox(label="Name")
+        description = gr.Textbox(label="Description")
+        system_prompt = gr.Textbox(label="System prompt", lines=3)
+        profile_overrides = {role: gr.Dropdown(label=f"{role.value} model (profile override)",
+                                               choices=model_choices, allow_custom_value=True) for role in Role}
+        save_profile = gr.Button("Save profile")
+        confirm = gr.Checkbox(label="Yes, delete this profile and all its chats")
+        delete_profile = gr.Button("Delete profile", variant="stop")
+
+    chat_fields = [title, pinned, move_to, *chat_overrides.values()]
+    profile_fields = [name, description, system_prompt, *profile_overrides.values()]
+    private = {"api_visibility": "private"}
+    for event in (view.chats.change, view.profile.change):
+        event(panels.chat_settings, [view.profile, view.chats], chat_fields, **private)
+    view.profile.change(panels.profile_settings, [view.profile], profile_fields, **private)
+    save_chat.click(panels.save_chat, [view.profile, view.chats, *chat_fields],
+                    [view.chats, view.models], **private)
+    delete_chat.click(panels.delete_chat, [view.profile, view.chats], [view.chats, view.chatbot], **private)
+    undo_delete.click(panels.undo_delete, [view.profile], [view.chats], **private)
+    export_md.click(panels.export, [view.chats, gr.State("md")], [export_out], **private)
+    export_json.click(panels.export, [view.chats, gr.State("json")], [export_out], **private)
+    import_file.upload(panels.import_chat, [view.profile, import_file], [view.chats], **private)
+    create.click(panels.create_profile, [new_name], [view.profile, new_name], **private)
+    save_profile.click(panels.save_profile, [view.profile, *profile_fields], [view.profile, view.models], **private)
+    delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
+    query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
+    hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered], **private)
+
+
+class _Panels:
+    def __init__(self, services: Services):
+        self.services, self.store = services, services.store
+        self._last_deleted: str | None = None
+
+    def chat_settings(self, profile_id: str | None, chat_id: str | None):
+        profiles = [(p.name, p.id) for p in self.store.list_profiles()]
+        if not chat_id:
+            return ["", False, gr.update(choices=profiles, value=profile_id), *([""] * len(Role))]
+        chat = self.store.get_chat(chat_id)
+        overrides = [chat.model_overrides.get(role.value, "") for role in Role]
+        return [chat.title, chat.pinned, gr.update(choices=profiles, value=chat.profile_id), *overrides]
+
+    def profile_settings(self, profile_id: str | None):
+        if not profile_id:
+            return ["", "", "", *([""] * len(Role))]
+        profile = self.store.get_profile(profile_id)
+        overrides = [profile.model_overrides.get(role.value, "") for role in Role]
+        return [profile.name, profile.description, profile.system_prompt, *overrides]
+
+    @shown_errors
+    def save_chat(self, profile_id: str, chat_id: str | None, title: str, pinned: bool, move_to: str, *models: str):
+        if not chat_id:
+            raise gr.Error("Open a chat first.")
+        overrides = {role.value: (model or "").strip() for role, model in zip(Role, models) if (model or "").strip()}
+        self.store.update_chat(chat_id, title=title.strip() or None, pinned=pinned, model_overrides=overrides)
+        if move_to and move_to != profile_id:
+            self.store.move_chat(chat_id, move_to)
+            gr.Info("Chat moved.")
+        chats = self.store.list_chats(profile_id)
+        profile = self.store.get_profile(profile_id)
+        chat = self.store.get_chat(chat_id)
+        models_md = render.models_table(self.services.router.all_roles(profile.model_overrides, chat.model_overrides))
+        return gr.update(choices=render.chat_choices(chats)), models_md
+
+    @shown_errors
+    def delete_chat(self, profile_id: str, chat_id: str | None):
+        if not chat_id:
+            raise gr.Error("Open a chat first.")
+        self.services.chat.stop(chat_id)
+        self.store.delete_chat(chat_id)
+        self._last_deleted = chat_id
+        gr.Info("Chat deleted. Press “Undo delete” to bring it back.")
+        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=None), []
+
+    @shown_errors
+    def undo_delete(self, profile_id: str):
+        if not self._last_deleted:
+            raise gr.Error("There is no deleted chat to bring back.")
+        self.store.restore_chat(self._last_deleted)
+        chat_id, self._last_deleted = self._last_deleted, None
+        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
+
+    @shown_errors
+    def export(self, chat_id: str | None, kind: str) -> str:
+        if not chat_id:
+            raise gr.Error("Open a chat first.")
+        folder = self.services.settings.data_dir / "tmp" / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"chat-{chat_id}-{int(time.time())}.{kind}"
+        if kind == "md":
+            path.write_text(self.store.export_chat_markdown(chat_id), encoding="utf-8")
+        else:
+            path.write_text(json.dumps(self.store.export_chat_json(chat_id), ensure_ascii=False, indent=1),
+                            encoding="utf-8")
+        return str(path)
+
+    @shown_errors
+    def import_chat(self, profile_id: str, file_path: str | None):
+        if not file_path:
+            return gr.update()
+        path = Path(file_path)
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise gr.Error(f"That file is too large to import (limit {MAX_IMPORT_BYTES // 2**20} MB).")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise gr.Error(f"That file is not a chat export (JSON): {exc}") from exc
+        chat = self.store.import_chat_json(profile_id, data)
+        gr.Info(f"Imported “{chat.title}”.")
+        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat.id)
+
+    @shown_errors
+    def create_profile(self, name: str):
+        if not (name or "").strip():
+            raise gr.Error("Give the new profile a name.")
+        profile = self.store.create_profile(name.strip())
+        return gr.update(choices=[(p.name, p.id) for p in self.store.list_profiles()], value=profile.id), ""
+
+    @shown_errors
+    def save_profile(self, profile_id: str, name: str, description: str, system_prompt: str, *models: str):
+        overrides = {role.value: (model or "").strip() for role, model in zip(Role, models) if (model or "").strip()}
+        profile = self.store.update_profile(profile_id, name=name.strip() or None, description=description,
+                                            system_prompt=system_prompt, model_overrides=overrides)
+        choices = [(p.name, p.id) for p in self.store.list_profiles()]
+        return gr.update(choices=choices, value=profile_id), render.models_table(
+            self.services.router.all_roles(profile.model_overrides))
+
+    @shown_errors
+    def delete_profile(self, profile_id: str, confirmed: bool):
+        if not confirmed:
+            raise gr.Error("Tick the confirmation box first: deleting a profile deletes its chats.")
+        if len(self.store.list_profiles()) <= 1:
+            raise gr.Error("This is the only profile; create another one before deleting it.")
+        self.store.delete_profile(profile_id)
+        profiles = self.store.list_profiles()
+        return gr.update(choices=[(p.name, p.id) for p in profiles], value=profiles[0].id), False
+
+    @shown_errors
+    def search(self, query: str, everywhere: bool, profile_id: str):
+        if not (query or "").strip():
+            return gr.update(choices=[], value=None)
+        hits = self.store.search(query, profile_id=None if everywhere else profile_id, limit=50)
+        if not hits:
+            gr.Info("No message matches.")
+        return gr.update(choices=[(f"{h.chat_title} — {h.snippet}", f"{h.chat_id}/{h.message_id}") for h in hits],
+                         value=None)
+
+    @shown_errors
+    def open_hit(self, hit: str | None):
+        if not hit:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        chat_id = hit.split("/", 1)[0]
+        chat = self.store.get_chat(chat_id)
+        chats = self.store.list_chats(chat.profile_id)
+        return (gr.update(value=chat.profile_id), gr.update(choices=render.chat_choices(chats), value=chat_id),
+                render.chatbot_messages(self.services.chat.messages(chat_id)),
+                {"profile": chat.profile_id, "chat": chat_id})
