@@ -22,7 +22,7 @@ os.environ.update(
 os.environ.pop("OLLAMA_HOST", None)  # tests never reach a developer's own Ollama by accident
 netguard.install()
 
-pytest_plugins: list[str] = []  # TEMP
+pytest_plugins: list[str] = ["tests.services_fixtures", "tests.app_fixtures"]  # TEMP until engine fixtures land
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +32,14 @@ def no_outbound_connections():
     yield
     violations = netguard.take_violations()
     assert not violations, f"Outbound network attempts: {violations}"
+
+
+@pytest.fixture
+def unused_port_url():
+    """A loopback URL where nothing listens: 'Ollama is not running'."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -145,8 +145,10 @@ class ChatService:
         turn = Turn(chat_id, answer.id, chosen.model)
         self._turns[chat_id] = turn
 
+        options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
+
         def stream():
-            return self.gateway.chat_stream(chosen.model, fitted.messages, options={"num_ctx": num_ctx},
+            return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
                                             host=chosen.host)
 
         def save(result: TurnResult) -> None:

@@ -85,6 +85,7 @@ class ChatSettings(BaseModel):
 
     num_ctx: int = Field(default=4096, ge=512)  # context window asked of the model (capped by the model's own)
     reply_reserve: int = Field(default=1024, ge=64)  # tokens kept free for the answer
+    num_predict: int = Field(default=-1, ge=-1)  # longest answer in tokens; -1 = until the model stops
     max_message_chars: int = Field(default=100_000, ge=1)
 
 

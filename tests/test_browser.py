@@ -1,0 +1,109 @@
+"""The Chat tab in a real browser (Debian's chromium via Playwright) against the real app and model:
+create a profile and a chat, send, watch the answer stream, switch chats mid-answer and back, reload.
+Every request the page makes is recorded: anything beyond loopback fails the test."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+pytestmark = pytest.mark.skipif(not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM),
+                                reason="Debian's chromium is not installed (scripts/test.sh installs it)")
+
+
+@pytest.fixture
+def page(running_app):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = running_app
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.set_default_timeout(60_000)
+        page.goto(url + "/")
+        page.wait_for_selector("#message-box textarea")
+        yield page
+        browser.close()
+    outside = [u for u in requests if urlparse(u).hostname not in ("127.0.0.1", "localhost") and
+               not u.startswith(("data:", "blob:"))]
+    assert not outside, f"The page reached beyond loopback: {outside[:5]}"
+
+
+def last_answer(page) -> str:
+    bubbles = page.locator("#conversation .message.bot, #conversation [data-testid='bot']")
+    return bubbles.last.inner_text() if bubbles.count() else ""
+
+
+def open_accordion(page, name: str) -> None:
+    page.get_by_role("button", name=name).first.click()
+
+
+def select_chat(page, index: int) -> None:
+    page.locator("#chat-list label").nth(index).click()
+
+
+def test_profile_chat_stream_switch_and_reload(page):
+    open_accordion(page, "Profile")
+    page.get_by_label("New profile name").fill("Browser profile")
+    page.get_by_role("button", name="Create profile").click()
+    page.wait_for_function("() => document.body.innerText.includes('Browser profile')")
+
+    page.get_by_role("button", name="＋ New chat").click()
+    box = page.locator("#message-box textarea")
+    box.fill("Write a Python class for a bank account with deposit and withdraw, with docstrings.")
+    box.press("Enter")
+
+    seen = set()
+    deadline = time.monotonic() + 90
+    while len(seen) < 3 and time.monotonic() < deadline:  # the answer grows in the page: it streams
+        text = last_answer(page)
+        if text.strip() and text not in ("…",):
+            seen.add(text)
+        page.wait_for_timeout(150)
+    assert len(seen) >= 3, f"the answer did not stream: {seen}"
+
+    # Mid-answer: open a new chat, then come back to the first one.
+    page.get_by_role("button", name="＋ New chat").click()
+    page.wait_for_timeout(500)
+    assert last_answer(page) == ""
+    chat_labels = page.locator("#chat-list label")
+    first_title = "Write a Python class for a bank account"
+    page.locator("#chat-list label", has_text=first_title).click()
+    page.wait_for_function(
+        "() => !document.querySelector('#conversation').innerText.endsWith('…')", timeout=120_000)
+    assert chat_labels.count() >= 2
+    answer_before_reload = wait_for_stable_answer(page)
+    assert answer_before_reload.strip()
+
+    page.reload()
+    page.wait_for_selector("#message-box textarea")
+    page.wait_for_function(
+        "t => document.querySelector('#conversation').innerText.includes(t)", arg=first_title[:30])
+    assert wait_for_stable_answer(page) == answer_before_reload
+    assert page.locator("#chat-list input:checked").count() == 1
+
+
+def wait_for_stable_answer(page, quiet_ms: int = 2_500, timeout_s: float = 120) -> str:
+    """The last answer once it has stopped changing (the turn finished and was stored)."""
+    deadline = time.monotonic() + timeout_s
+    previous, stable_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        current = last_answer(page)
+        if current != previous:
+            previous, stable_since = current, time.monotonic()
+        elif current and (time.monotonic() - stable_since) * 1000 >= quiet_ms:
+            return current
+        page.wait_for_timeout(200)
+    raise AssertionError("the answer never settled")

@@ -1,0 +1,129 @@
+"""Chat turns end to end: real store on a temp folder, real gateway, the embedded engine's real model."""
+
+from types import SimpleNamespace
+
+from workspace.chat import ChatError, fit_history
+from workspace.store import WorkspaceStore
+
+import pytest
+
+
+def new_chat(services):
+    profile = services.store.create_profile("Test")
+    return services.store.create_chat(profile.id).id
+
+
+def finish(services, chat_id):
+    turn = services.chat.running(chat_id)
+    if turn is not None:
+        assert turn.finished.wait(120)
+    return services.chat.messages(chat_id)
+
+
+def test_send_streams_and_stores_a_real_answer(services, starter_model):
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Say hello in one short sentence.")
+    snapshots = list(services.chat.follow(chat_id))
+    assert snapshots[-1].status == "ok" and snapshots[-1].text.strip()
+    user, answer = finish(services, chat_id)
+    assert (user.role, user.content) == ("user", "Say hello in one short sentence.")
+    assert answer.status == "ok" and answer.content == snapshots[-1].text
+    assert answer.model == starter_model and answer.stats["eval_count"] > 0
+    assert services.store.get_chat(chat_id).title == "Say hello in one short sentence."
+
+
+def test_user_text_is_stored_even_when_the_backend_is_down(services, unused_port_url):
+    chat_id = new_chat(services)
+    services.backend.host = unused_port_url  # Ollama went away after start
+    services.chat.send(chat_id, "Are you there?")
+    user, answer = finish(services, chat_id)
+    assert user.content == "Are you there?"
+    assert answer.status == "failed" and "not reachable" in answer.error
+
+
+def test_stop_keeps_the_partial_answer_and_the_engine_serves_the_next_turn(make_services):
+    services = make_services(num_predict=2000)
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Count from 1 to 1000, one number per line.")
+    for snapshot in services.chat.follow(chat_id):
+        if len(snapshot.text) > 20:
+            assert services.chat.stop(chat_id)
+            break
+    _, answer = finish(services, chat_id)
+    assert answer.status == "stopped" and len(answer.content) > 20
+    services.settings.chat.num_predict = 16
+    services.chat.regenerate(chat_id)
+    messages = finish(services, chat_id)
+    assert len(messages) == 2 and messages[-1].status == "ok"
+
+
+def test_a_follower_that_leaves_does_not_stop_the_answer(services):
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Name three colours.")
+    follower = services.chat.follow(chat_id)
+    next(follower)
+    follower.close()  # the browser tab went away
+    _, answer = finish(services, chat_id)
+    assert answer.status == "ok" and answer.content
+
+
+def test_one_turn_at_a_time_per_chat(make_services):
+    services = make_services(num_predict=400)
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Write a long story.")
+    with pytest.raises(ChatError, match="still answering"):
+        services.chat.send(chat_id, "And another")
+    services.chat.stop(chat_id)
+    finish(services, chat_id)
+
+
+def test_edit_last_replaces_the_message_and_its_answer(services):
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Hi")
+    finish(services, chat_id)
+    services.chat.edit_last(chat_id, "Hello there")
+    messages = finish(services, chat_id)
+    assert [m.role for m in messages] == ["user", "assistant"] and messages[0].content == "Hello there"
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_empty_messages_are_refused(services, text):
+    with pytest.raises(ChatError, match="empty"):
+        services.chat.send(new_chat(services), text)
+
+
+def test_too_long_messages_are_refused_before_storing(make_services):
+    services = make_services(max_message_chars=10)
+    chat_id = new_chat(services)
+    with pytest.raises(ChatError, match="too long"):
+        services.chat.send(chat_id, "x" * 11)
+    assert services.store.list_messages(chat_id) == []
+
+
+def test_an_answer_interrupted_by_a_restart_shows_as_stopped(services, tmp_path):
+    chat_id = new_chat(services)
+    services.store.append_message(chat_id, "user", "q")
+    services.store.append_message(chat_id, "assistant", "half an ans", status="streaming")
+    reopened = WorkspaceStore(services.settings.data_dir)
+    services.store = services.chat.store = reopened
+    last = services.chat.messages(chat_id)[-1]
+    assert last.status == "stopped" and last.content == "half an ans" and "Interrupted" in last.error
+
+
+def msg(role, content):
+    return SimpleNamespace(role=role, content=content)
+
+
+def test_fit_history_keeps_system_prompt_and_newest_turns():
+    history = [msg("user", "a" * 300), msg("assistant", "b" * 300), msg("user", "c" * 30)]
+    fitted = fit_history("sys", history, budget_tokens=120)
+    assert fitted.messages[0] == {"role": "system", "content": "sys"}
+    assert fitted.messages[-1]["content"] == "c" * 30
+    assert fitted.dropped == 2
+    everything = fit_history("", history, budget_tokens=10_000)
+    assert everything.dropped == 0 and len(everything.messages) == 3
+
+
+def test_fit_history_always_keeps_the_last_message_even_if_huge():
+    fitted = fit_history("", [msg("user", "x" * 100_000)], budget_tokens=100)
+    assert len(fitted.messages) == 1 and fitted.dropped == 0

@@ -1,0 +1,190 @@
+"""One generation on a loaded llama.cpp model: prompt rendering, the token loop, stop handling, stats.
+
+Owns turning chat messages into prompt tokens with the model's own Jinja2 chat template (dropping old
+history to fit the context, like Ollama), and a token loop that yields text as it is sampled, stops at
+once when asked (a client gone, the server stopping), and counts real tokens and nanosecond timings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import llama_cpp
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from llama_cpp.llama_grammar import LlamaGrammar
+
+from workspace.engine.options import BadRequest, Sampling
+
+ShouldStop = Callable[[], bool]
+
+
+class TokenText:
+    """Token → bytes, cached. llama-cpp-python's own detokenize uses a 32-byte buffer and returns
+    garbage for longer pieces (it slices with the negative 'size needed'), so size it properly."""
+
+    def __init__(self, llm: llama_cpp.Llama):
+        self._vocab = llm._model.vocab
+        self._cache: dict[int, bytes] = {}
+
+    def piece(self, token: int) -> bytes:
+        cached = self._cache.get(token)
+        if cached is None:
+            size = 64
+            while True:
+                buffer = ctypes.create_string_buffer(size)
+                length = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, False)
+                if length >= 0:
+                    break
+                size = -length
+            cached = self._cache[token] = buffer.raw[:length]
+        return cached
+
+
+class Prompter:
+    """Renders messages with the model's chat template and tokenizes them."""
+
+    def __init__(self, llm: llama_cpp.Llama, template: str):
+        model = llm._model
+        eos, bos = llm.token_eos(), llm.token_bos()
+        self._llm = llm
+        self._formatter = Jinja2ChatFormatter(
+            template=template or _FALLBACK_TEMPLATE,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+        )
+
+    def tokenize(self, text: str) -> list[int]:
+        # special=True: template markers such as <|im_start|> must become their control tokens.
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def chat_tokens(self, messages: list[dict[str, Any]], limit: int) -> list[int]:
+        """Prompt tokens for a chat; drops the oldest non-system messages (never the last) to fit."""
+        kept = list(messages)
+        while True:
+            tokens = self.tokenize(self._render(kept))
+            if len(tokens) < limit:
+                return tokens
+            droppable = [i for i, m in enumerate(kept[:-1]) if m.get("role") != "system"]
+            if not droppable:
+                raise BadRequest(
+                    f"the input length exceeds the context length ({len(tokens)} tokens, "
+                    f"num_ctx {limit})")
+            del kept[droppable[0]]
+
+    def _render(self, messages: list[dict[str, Any]]) -> str:
+        try:
+            return self._formatter(messages=messages).prompt
+        except Exception as error:  # a template may raise_exception() on message orders it refuses
+            raise BadRequest(f"chat template error: {error}") from error
+
+
+_FALLBACK_TEMPLATE = (  # ChatML, for GGUF files without a template of their own
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@dataclass
+class GenerationStats:
+    """What the final `done` chunk reports, in tokens and nanoseconds."""
+
+    prompt_eval_count: int = 0
+    prompt_eval_ns: int = 0
+    eval_count: int = 0
+    eval_ns: int = 0
+    done_reason: str = "stop"
+    cancelled: bool = False
+    output_tokens: list[int] = field(default_factory=list)
+
+
+def _held_back(text: str, stops: list[str]) -> int:
+    """How many trailing characters could be the start of a stop sequence (so not sent yet)."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
+
+
+class Generation:
+    """Iterate to get text pieces as they are sampled; `stats` is complete once iteration ends.
+
+    Closing the iterator early (the client left) stops sampling and marks the generation cancelled.
+    """
+
+    def __init__(self, llm: llama_cpp.Llama, text: TokenText, prompt_tokens: list[int],
+                 sampling: Sampling, grammar: LlamaGrammar | None, should_stop: ShouldStop):
+        self._llm, self._text = llm, text
+        self._prompt = prompt_tokens
+        self._sampling, self._grammar = sampling, grammar
+        self._should_stop = should_stop
+        self.stats = GenerationStats(prompt_eval_count=len(prompt_tokens))
+
+    def _max_tokens(self) -> int:
+        room = self._llm.n_ctx() - len(self._prompt)
+        wanted = self._sampling.num_predict
+        return room if wanted < 0 else min(wanted, room)
+
+    def _tokens(self) -> Iterator[int]:
+        s = self._sampling
+        seed = s.seed if s.seed >= 0 else random.getrandbits(32)
+        self._llm.set_seed(seed)
+        return self._llm.generate(
+            self._prompt, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, typical_p=s.typical_p,
+            temp=s.temperature, repeat_penalty=s.repeat_penalty,
+            presence_penalty=s.presence_penalty, frequency_penalty=s.frequency_penalty,
+            grammar=self._grammar,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        stats, stops = self.stats, self._sampling.stop
+        vocab, max_tokens = self._llm._model.vocab, self._max_tokens()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""  # decoded text not sent yet: it may be the start of a stop sequence
+        started = first = time.perf_counter_ns()
+        tokens = self._tokens() if max_tokens > 0 else iter(())
+        finished = max_tokens <= 0
+        stats.done_reason = "length" if finished else "stop"
+        try:
+            for token in tokens:
+                if stats.eval_count == 0:
+                    first = time.perf_counter_ns()
+                stats.eval_count += 1
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finished = True
+                    break
+                stats.output_tokens.append(token)
+                pending += decoder.decode(self._text.piece(token))
+                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+                if cut >= 0:
+                    pending, finished = pending[:cut], True
+                    break
+                ready = len(pending) - _held_back(pending, stops)
+                if ready > 0:
+                    yield pending[:ready]
+                    pending = pending[ready:]
+                if len(stats.output_tokens) >= max_tokens:
+                    stats.done_reason, finished = "length", True
+                    break
+                if self._should_stop():
+                    break
+            if finished:
+                pending += decoder.decode(b"", final=True)
+                if pending:
+                    yield pending
+        finally:
+            tokens_close = getattr(tokens, "close", None)
+            if tokens_close:
+                tokens_close()
+            ended = time.perf_counter_ns()
+            stats.cancelled = not finished
+            stats.prompt_eval_ns = max(1, first - started)
+            stats.eval_ns = max(1, ended - first)
+            stats.eval_count = max(1, stats.eval_count)

@@ -1,0 +1,261 @@
+"""Loaded llama.cpp models and who may use them: one request at a time per model, a bounded queue,
+lazy loading, keep-alive expiry, a cap on loaded models, and per-model counters.
+
+Owns every Llama object's lifetime. A model is only touched by the thread holding its slot, and a
+model is only unloaded by a thread holding its slot, so nothing frees a model another thread is using.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import llama_cpp
+
+from workspace.engine.generation import Prompter, TokenText
+from workspace.engine.gguf import GGUFInfo
+from workspace.engine.models import ModelEntry, ModelRegistry
+
+log = logging.getLogger(__name__)
+IsGone = Callable[[], bool]
+_WAIT_POLL_S = 0.1  # how often a queued request checks whether its client is still there
+_STOP_GRACE_S = 10.0
+
+
+class ServerBusy(Exception):
+    """The queue for a model is full."""
+
+
+class RequestAbandoned(Exception):
+    """The client went away (or the server is stopping) before the request got its turn."""
+
+
+class ModelLoadFailed(Exception):
+    """llama.cpp could not load the file."""
+
+
+@dataclass
+class ModelCounters:
+    """Per-model counters that survive unloads; tests and the dashboard read them."""
+
+    loads: int = 0
+    generations: int = 0
+    cancelled: int = 0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+
+
+@dataclass
+class LoadedModel:
+    """A model in memory, its context size, and when it should be unloaded."""
+
+    entry: ModelEntry
+    info: GGUFInfo
+    llm: llama_cpp.Llama
+    num_ctx: int
+    prompter: Prompter
+    text: TokenText
+    memory_size: int
+    expires_at: float | None = None  # wall clock; None = kept loaded forever
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _kv_cache_bytes(info: GGUFInfo, num_ctx: int) -> int:
+    """Rough f16 KV-cache size, so /api/ps reports more than the file size."""
+    arch, meta = info.architecture, info.metadata
+    layers = int(meta.get(f"{arch}.block_count", 0) or 0)
+    heads = int(meta.get(f"{arch}.attention.head_count", 1) or 1)
+    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads) or heads)
+    head_dim = int(meta.get(f"{arch}.embedding_length", 0) or 0) // heads
+    return 2 * 2 * layers * num_ctx * kv_heads * head_dim
+
+
+class Runner:
+    """Serialises work per model, queues a bounded number of waiters, and manages loaded models."""
+
+    def __init__(self, registry: ModelRegistry, threads: int | None = None, max_queue: int = 16,
+                 keep_alive_s: float = 300, max_loaded: int = 3):
+        self.registry = registry
+        self.threads = threads or min(os.cpu_count() or 1, 4)
+        self.max_queue = max_queue
+        self.keep_alive_s = keep_alive_s
+        self.max_loaded = max(1, max_loaded)
+        self.counters: dict[str, ModelCounters] = defaultdict(ModelCounters)
+        self._cond = threading.Condition()
+        self._busy: set[str] = set()
+        self._waiting = 0
+        self._loaded: dict[str, LoadedModel] = {}
+        self._stopping = False
+        self._reaper: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._reaper = threading.Thread(target=self._reap_loop, name="engine-keepalive", daemon=True)
+        self._reaper.start()
+
+    def stop(self) -> None:
+        """Cancel what runs (generations poll `stopping`), wait for it briefly, free every model."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            deadline = time.monotonic() + _STOP_GRACE_S
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(_WAIT_POLL_S)
+            leftovers = [m for name, m in self._loaded.items() if name not in self._busy]
+            for model in leftovers:
+                del self._loaded[model.entry.name]
+        for model in leftovers:
+            model.llm.close()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    # --- slots -----------------------------------------------------------------------------------
+
+    def _acquire(self, name: str, is_gone: IsGone) -> None:
+        with self._cond:
+            if self._stopping:
+                raise RequestAbandoned("the engine is stopping")
+            if name in self._busy:
+                if self._waiting >= self.max_queue:
+                    raise ServerBusy("server busy, please try again.  maximum pending requests exceeded")
+                self._waiting += 1
+                try:
+                    while name in self._busy:
+                        self._cond.wait(_WAIT_POLL_S)
+                        if self._stopping or is_gone():
+                            raise RequestAbandoned("client went away while queued")
+                finally:
+                    self._waiting -= 1
+            self._busy.add(name)
+
+    def _release(self, name: str) -> None:
+        with self._cond:
+            self._busy.discard(name)
+            self._cond.notify_all()
+
+    def _claim_idle(self, name: str) -> LoadedModel | None:
+        """Take the slot of a loaded, idle model (to unload it), or None if it is in use."""
+        with self._cond:
+            if name in self._busy or name not in self._loaded:
+                return None
+            self._busy.add(name)
+            return self._loaded[name]
+
+    @contextmanager
+    def slot(self, entry: ModelEntry, is_gone: IsGone) -> Iterator[None]:
+        """Hold the model's slot: wait in the queue (or 503), release even on errors."""
+        self._acquire(entry.name, is_gone)
+        try:
+            yield
+        finally:
+            self._release(entry.name)
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def loaded_model(self, name: str) -> LoadedModel | None:
+        return self._loaded.get(name)
+
+    def ensure_loaded(self, entry: ModelEntry, num_ctx: int) -> tuple[LoadedModel, int]:
+        """(model, load nanoseconds); call while holding the slot. A different num_ctx reloads."""
+        current = self._loaded.get(entry.name)
+        if current is not None and current.num_ctx == num_ctx:
+            return current, 0
+        started = time.perf_counter_ns()
+        if current is not None:
+            self._unload_held(entry.name)
+        self._evict_for_one_more(entry.name)
+        model = self._load(entry, num_ctx)
+        with self._cond:
+            self._loaded[entry.name] = model
+        self.counters[entry.name].loads += 1
+        return model, time.perf_counter_ns() - started
+
+    def _load(self, entry: ModelEntry, num_ctx: int) -> LoadedModel:
+        path = self.registry.ensure_file(entry)  # may assemble; raises ModelUnavailable
+        info = self.registry.info(entry)
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(path), n_ctx=num_ctx, n_batch=min(512, num_ctx),
+                n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelLoadFailed(f"model failed to load: {error}") from error
+        log.info("loaded %s (num_ctx %d, %d threads)", entry.name, num_ctx, self.threads)
+        return LoadedModel(
+            entry=entry, info=info, llm=llm, num_ctx=num_ctx,
+            prompter=Prompter(llm, info.chat_template), text=TokenText(llm),
+            memory_size=entry.size + _kv_cache_bytes(info, num_ctx))
+
+    def _unload_held(self, name: str) -> None:
+        with self._cond:
+            model = self._loaded.pop(name, None)
+        if model is not None:
+            model.llm.close()
+            log.info("unloaded %s", name)
+
+    def _evict_for_one_more(self, keep: str) -> None:
+        """Unload least recently used idle models so one more fits under the cap."""
+        others = sorted((m for n, m in self._loaded.items() if n != keep), key=lambda m: m.last_used)
+        excess = len(others) + 1 - self.max_loaded
+        for model in others:
+            if excess <= 0:
+                break
+            if self._claim_idle(model.entry.name) is not None:
+                try:
+                    self._unload_held(model.entry.name)
+                    excess -= 1
+                finally:
+                    self._release(model.entry.name)
+        # If every other model is busy we go over the cap for a while rather than wait.
+
+    def finish(self, entry: ModelEntry, keep_alive_s: float) -> None:
+        """After a request, while holding the slot: set the expiry, or unload now for keep_alive 0."""
+        model = self._loaded.get(entry.name)
+        if model is None:
+            return
+        if keep_alive_s == 0 or self._stopping:
+            self._unload_held(entry.name)
+            return
+        model.last_used = time.monotonic()
+        model.expires_at = None if keep_alive_s < 0 else time.time() + keep_alive_s
+
+    def unload(self, entry: ModelEntry) -> None:
+        """Unload now (waits for a running generation of that model to end)."""
+        with self.slot(entry, lambda: False):
+            self._unload_held(entry.name)
+
+    def ps(self) -> list[LoadedModel]:
+        with self._cond:
+            models = list(self._loaded.values())
+        far = float("inf")
+        return sorted(models, key=lambda m: m.expires_at if m.expires_at is not None else far,
+                      reverse=True)
+
+    # --- keep-alive ------------------------------------------------------------------------------
+
+    def _reap_loop(self) -> None:
+        while not self._stopping:
+            now = time.time()
+            for model in list(self._loaded.values()):
+                if model.expires_at is not None and model.expires_at <= now:
+                    self._unload_if_still_expired(model.entry.name, now)
+            with self._cond:
+                self._cond.wait(0.5)
+
+    def _unload_if_still_expired(self, name: str, now: float) -> None:
+        model = self._claim_idle(name)
+        if model is None:
+            return
+        try:
+            if model.expires_at is not None and model.expires_at <= now:
+                self._unload_held(name)
+        finally:
+            self._release(name)

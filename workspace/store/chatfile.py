@@ -1,0 +1,157 @@
+"""One chat's messages: `chats/<chat_id>/chat.json`, loaded once and kept in memory while open.
+
+Appending a message rewrites only this file (atomically), never a whole-workspace file. The file is
+a TinyDB document: table `messages` keyed by message id in chronological order, and table `_meta`
+holding the schema version and the chat's last-activity time (so activity survives without the index).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workspace.store.errors import CorruptData, InvalidInput
+from workspace.store.migrations import migrate, stamp
+from workspace.store.records import Message, preview_of
+from workspace.store.storage import AtomicJSONStorage, atomic_write_bytes, encode, fsync_dir, read_document
+
+CHAT_FILE = "chat.json"
+# What the search index stores per message: (message_id, role, content, created_at).
+Row = tuple[str, str, str, float]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What changes on every append: the chat list's sort key, count and preview."""
+
+    updated_at: float
+    message_count: int
+    preview: str
+
+
+def file_signature(path: Path) -> str:
+    """Cheap change detector (like git's index): a rename-replaced file gets a new inode/size/times."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _document(messages: dict[str, dict], updated_at: float) -> dict[str, Any]:
+    return stamp({"messages": messages, "_meta": {"chat": {"updated_at": updated_at}}}, "chat")
+
+
+def _activity(raw_messages: dict[str, dict], updated_at: float) -> Activity:
+    preview = ""
+    for raw in reversed(raw_messages.values()):
+        text = raw.get("content")
+        if isinstance(text, str) and text.strip():
+            preview = preview_of(text)
+            break
+    return Activity(updated_at, len(raw_messages), preview)
+
+
+def _chat_updated_at(doc: dict[str, Any]) -> float:
+    value = doc.get("_meta", {}).get("chat", {}).get("updated_at", 0.0)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def scan_chat_file(path: Path) -> tuple[list[Row], Activity]:
+    """Read a chat file for the search index, without building records or writing anything."""
+    doc = read_document(path)
+    if doc is None:
+        raise CorruptData(f"The messages file {path} is missing; restore it from a backup.")
+    doc, _ = migrate(doc, "chat", where=str(path))
+    raw_messages = doc.get("messages", {})
+    rows = []
+    for key, raw in raw_messages.items():
+        created = raw.get("created_at", 0.0)
+        rows.append((key, str(raw.get("role", "")), str(raw.get("content", "")),
+                     float(created) if isinstance(created, (int, float)) else 0.0))
+    return rows, _activity(raw_messages, _chat_updated_at(doc))
+
+
+def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *, durable: bool) -> None:
+    """Make a new chat folder holding its first chat file; durable (file and folder entry) on return."""
+    folder.mkdir(parents=True, exist_ok=False)
+    raw = {m.id: m.model_dump(mode="json") for m in messages}
+    atomic_write_bytes(folder / CHAT_FILE, encode(_document(raw, updated_at)), durable=durable)
+    if durable:
+        fsync_dir(folder.parent)
+
+
+class ChatFile:
+    """The open chat: its messages in memory (records and their serialized dicts) and its storage."""
+
+    def __init__(self, folder: Path, *, durable: bool = True) -> None:
+        self.folder = folder
+        self.path = folder / CHAT_FILE
+        self._storage = AtomicJSONStorage(self.path, durable=durable)
+        doc = self._storage.read()
+        if doc is None:
+            raise CorruptData(f"The messages file of chat {folder.name} is missing; restore it from a backup.")
+        doc, changed = migrate(doc, "chat", where=f"The messages file of chat {folder.name}")
+        self._raw: dict[str, dict] = doc.get("messages", {})
+        self._updated_at = _chat_updated_at(doc)
+        self._messages = self._validate(self._raw)
+        if changed:  # upgrade on open, so the next version only ever sees current files
+            self._storage.write(_document(self._raw, self._updated_at))
+        self.upgraded = changed
+
+    def _validate(self, raw_messages: dict[str, dict]) -> dict[str, Message]:
+        messages = {}
+        for key, raw in raw_messages.items():
+            try:
+                message = Message.model_validate(raw)
+            except (ValueError, InvalidInput) as exc:
+                raise CorruptData(f"Message {key[:20]!r} of chat {self.folder.name} is damaged ({exc}).") from None
+            if message.id != key:
+                raise CorruptData(f"Message {key[:20]!r} of chat {self.folder.name} has a mismatched id.")
+            messages[key] = message
+        return messages
+
+    # -- reads (memory only) -------------------------------------------------------------------
+    def messages(self) -> list[Message]:
+        return list(self._messages.values())
+
+    def get(self, message_id: str) -> Message | None:
+        return self._messages.get(message_id)
+
+    def __contains__(self, message_id: str) -> bool:
+        return message_id in self._messages
+
+    def activity(self) -> Activity:
+        return _activity(self._raw, self._updated_at)
+
+    def rows(self) -> list[Row]:
+        return [(m.id, m.role, m.content, m.created_at) for m in self._messages.values()]
+
+    def signature(self) -> str:
+        return file_signature(self.path)
+
+    # -- writes (copy, write, then swap: a failed write leaves memory and disk as they were) ----
+    def put(self, message: Message, now: float) -> None:
+        """Append a new message or replace an existing one in place (same position)."""
+        raw = dict(self._raw)
+        raw[message.id] = message.model_dump(mode="json")
+        self._storage.write(_document(raw, now))
+        self._raw, self._updated_at = raw, now
+        self._messages[message.id] = message
+
+    def truncate(self, message_id: str, inclusive: bool, now: float) -> int:
+        """Drop the messages after `message_id` (and it too if inclusive); returns how many went."""
+        keys = list(self._raw)
+        cut = keys.index(message_id) + (0 if inclusive else 1)
+        if cut >= len(keys):
+            return 0
+        raw = {key: self._raw[key] for key in keys[:cut]}
+        self._storage.write(_document(raw, now))
+        self._raw, self._updated_at = raw, now
+        self._messages = {key: self._messages[key] for key in keys[:cut]}
+        return len(keys) - cut
+
+    def close(self) -> None:
+        self._storage.close()

@@ -1,0 +1,111 @@
+"""The stored records (pydantic v2): Profile, ChatMeta, Message, SearchHit, and their size limits.
+
+Records are frozen so the objects the store hands out can be shared with the in-memory caches;
+changes go through the store, which builds a new validated record. Timestamps are float epoch seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictInt, ValidationError
+
+from workspace.store.errors import InvalidInput
+from workspace.store.ids import check_file_name, check_id
+
+MAX_NAME_CHARS = 100
+MAX_TITLE_CHARS = 300
+MAX_DESCRIPTION_CHARS = 4_000
+MAX_PROMPT_CHARS = 100_000
+MAX_CONTENT_CHARS = 2_000_000
+MAX_ERROR_CHARS = 10_000
+MAX_MAP_ITEMS = 64
+MAX_IMAGES = 64
+PREVIEW_CHARS = 120
+
+Role = Literal["system", "user", "assistant"]
+Status = Literal["ok", "streaming", "stopped", "failed"]
+Id = Annotated[str, AfterValidator(lambda v: check_id(v))]
+FileName = Annotated[str, AfterValidator(lambda v: check_file_name(v))]
+Timestamp = Annotated[FiniteFloat, Field(ge=0)]
+ShortKey = Annotated[str, Field(min_length=1, max_length=64)]
+# A role name → model name; the role names themselves belong to settings, not to the store.
+Overrides = Annotated[dict[ShortKey, Annotated[str, Field(min_length=1, max_length=200)]],
+                      Field(max_length=MAX_MAP_ITEMS)]
+Number = Union[StrictInt, FiniteFloat]
+Scalar = Union[StrictBool, StrictInt, FiniteFloat, Annotated[str, Field(max_length=1_000)], None]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Profile(Record):
+    id: Id
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] = ""
+    system_prompt: Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] = ""
+    model_overrides: Overrides = {}
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ChatMeta(Record):
+    id: Id
+    profile_id: Id
+    title: Annotated[str, Field(max_length=MAX_TITLE_CHARS)] = "New chat"
+    pinned: StrictBool = False
+    model_overrides: Overrides = {}
+    created_at: Timestamp
+    # Last change to the chat or its messages: what "newest first" sorts on.
+    updated_at: Timestamp
+    message_count: Annotated[int, Field(ge=0)] = 0
+    preview: Annotated[str, Field(max_length=PREVIEW_CHARS + 1)] = ""
+    deleted_at: Timestamp | None = None
+
+
+class Message(Record):
+    id: Id
+    role: Role
+    content: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
+    model: Annotated[str, Field(max_length=200)] | None = None
+    backend: Annotated[str, Field(max_length=100)] | None = None
+    stats: Annotated[dict[ShortKey, Number], Field(max_length=MAX_MAP_ITEMS)] = {}
+    status: Status = "ok"
+    error: Annotated[str, Field(max_length=MAX_ERROR_CHARS)] | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+    images: Annotated[list[FileName], Field(max_length=MAX_IMAGES)] = []
+    truncated_context: StrictBool = False
+    # Small facts about how the answer was made (dropped history, context size…).
+    meta: Annotated[dict[ShortKey, Scalar], Field(max_length=MAX_MAP_ITEMS)] = {}
+
+
+class SearchHit(Record):
+    chat_id: str
+    message_id: str
+    profile_id: str
+    chat_title: str
+    role: Role
+    snippet: str
+    created_at: float
+
+
+# Fields a caller may set on a message; id, role and timestamps belong to the store.
+MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "images", "truncated_context", "meta"})
+
+
+def validated(model: type[Record], data: dict[str, Any]) -> Any:
+    """Build `model` from `data`, turning pydantic's error into an InvalidInput a user can read."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or model.__name__
+        raise InvalidInput(f"Invalid {model.__name__.lower()} field '{where}': {first.get('msg')}.") from None
+
+
+def preview_of(text: str) -> str:
+    """One line of the start of `text`, for chat lists."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS] + "…"
