@@ -16,10 +16,6 @@ FLAGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 
-pytestmark = pytest.mark.skipif(not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed (scripts/test.sh installs it)")
-
-
 @pytest.fixture
 def page(running_app):
     from playwright.sync_api import sync_playwright

@@ -10,15 +10,17 @@ import json
 from typing import Any, Iterator
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from workspace.chat import ChatError
+from workspace.chat import ChatBusy, ChatError
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.services import Services
 from workspace.store import NotFound, StoreError
 
 MAX_TEXT = 200_000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 class _Body(BaseModel):
@@ -57,14 +59,20 @@ class ChatTurnIn(_Body):
 
 def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
-        (NotFound, 404), (StoreError, 400), (ChatError, 409), (ModelNotFound, 404), (BackendBusy, 503),
-        (LLMError, 502),
+        (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (ModelNotFound, 404),
+        (BackendBusy, 503), (LLMError, 502),
     ]
     for error_type, status in statuses:
         def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"error": str(exc)}, status_code=status)
 
         app.add_exception_handler(error_type, handler)
+
+    def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"error": "Invalid request: " + "; ".join(problems)}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
 
 
 def router(services: Services) -> APIRouter:
@@ -130,6 +138,28 @@ def router(services: Services) -> APIRouter:
     def list_messages(chat_id: str) -> list[dict]:
         return [m.model_dump() for m in chat.messages(chat_id)]
 
+    @api.post("/chats/{chat_id}/regenerate")
+    def regenerate(chat_id: str, stream: bool = False):
+        turn = chat.regenerate(chat_id)
+        return _answer(services, chat_id, turn.message_id, stream)
+
+    @api.get("/chats/{chat_id}/export")
+    def export_chat(chat_id: str, format: str = Query(default="json", pattern="^(json|md)$")):
+        if format == "md":
+            return PlainTextResponse(store.export_chat_markdown(chat_id), media_type="text/markdown")
+        return store.export_chat_json(chat_id)
+
+    @api.post("/profiles/{profile_id}/import", status_code=201)
+    async def import_chat(profile_id: str, request: Request) -> dict:
+        raw = await request.body()
+        if len(raw) > MAX_IMPORT_BYTES:
+            return JSONResponse({"error": "The export is too large to import."}, status_code=413)
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return JSONResponse({"error": f"The body is not a chat export (JSON): {exc}"}, status_code=400)
+        return store.import_chat_json(profile_id, data).model_dump()
+
     @api.post("/chats/{chat_id}/stop")
     def stop(chat_id: str) -> dict:
         return {"stopped": chat.stop(chat_id)}
@@ -138,11 +168,7 @@ def router(services: Services) -> APIRouter:
     def chat_turn(body: ChatTurnIn):
         store.get_chat(body.chat_id)
         turn = chat.send(body.chat_id, body.message)
-        if body.stream:
-            return StreamingResponse(_ndjson(services, body.chat_id, turn.message_id),
-                                     media_type="application/x-ndjson")
-        turn.finished.wait()
-        return store.get_message(body.chat_id, turn.message_id).model_dump()
+        return _answer(services, body.chat_id, turn.message_id, body.stream)
 
     @api.get("/search")
     def search(q: str = Query(min_length=1, max_length=1_000), profile_id: str | None = None,
@@ -150,6 +176,15 @@ def router(services: Services) -> APIRouter:
         return [hit.model_dump() for hit in store.search(q, profile_id=profile_id, limit=limit)]
 
     return api
+
+
+def _answer(services: Services, chat_id: str, message_id: str, stream: bool):
+    """The answer as NDJSON while it is written, or the stored message once it is done."""
+    if stream:
+        return StreamingResponse(_ndjson(services, chat_id, message_id), media_type="application/x-ndjson")
+    for _ in services.chat.follow(chat_id):
+        pass
+    return services.store.get_message(chat_id, message_id).model_dump()
 
 
 def _ndjson(services: Services, chat_id: str, message_id: str) -> Iterator[str]:

@@ -26,6 +26,10 @@ class ChatError(Exception):
     """A chat request that cannot be served as asked; the message says why."""
 
 
+class ChatBusy(ChatError):
+    """The chat is still answering; one turn at a time."""
+
+
 @dataclass(frozen=True)
 class FittedHistory:
     messages: list[dict[str, str]]
@@ -129,7 +133,7 @@ class ChatService:
 
     def _ensure_idle(self, chat_id: str) -> None:
         if self.running(chat_id):
-            raise ChatError("This chat is still answering: wait for it or press Stop.")
+            raise ChatBusy("This chat is still answering: wait for it or press Stop.")
 
     def _start_turn(self, chat_id: str) -> Turn:
         chat = self.store.get_chat(chat_id)

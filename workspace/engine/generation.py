@@ -122,13 +122,13 @@ class Generation:
     def __init__(self, llm: llama_cpp.Llama, text: TokenText, prompt_tokens: list[int],
                  sampling: Sampling, grammar: LlamaGrammar | None, should_stop: ShouldStop):
         self._llm, self._text = llm, text
-        self._prompt = prompt_tokens
+        self.prompt_tokens = prompt_tokens
         self._sampling, self._grammar = sampling, grammar
         self._should_stop = should_stop
         self.stats = GenerationStats(prompt_eval_count=len(prompt_tokens))
 
     def _max_tokens(self) -> int:
-        room = self._llm.n_ctx() - len(self._prompt)
+        room = self._llm.n_ctx() - len(self.prompt_tokens)
         wanted = self._sampling.num_predict
         return room if wanted < 0 else min(wanted, room)
 
@@ -137,7 +137,7 @@ class Generation:
         seed = s.seed if s.seed >= 0 else random.getrandbits(32)
         self._llm.set_seed(seed)
         return self._llm.generate(
-            self._prompt, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, typical_p=s.typical_p,
+            self.prompt_tokens, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, typical_p=s.typical_p,
             temp=s.temperature, repeat_penalty=s.repeat_penalty,
             presence_penalty=s.presence_penalty, frequency_penalty=s.frequency_penalty,
             grammar=self._grammar,

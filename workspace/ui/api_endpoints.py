@@ -64,9 +64,19 @@ def register(services: Services) -> None:
     def search(query: str, profile_id: str = "") -> list[dict]:
         return [hit.model_dump() for hit in store.search(query, profile_id=profile_id or None)]
 
+    @shown_errors
+    def export_chat(chat_id: str, format: str = "json") -> dict | str:
+        """The chat as a JSON document (format "json") or as Markdown (format "md")."""
+        return store.export_chat_markdown(chat_id) if format == "md" else store.export_chat_json(chat_id)
+
+    @shown_errors
+    def import_chat(profile_id: str, export: dict) -> dict:
+        """Import a chat exported as JSON into a profile; returns the new chat."""
+        return store.import_chat_json(profile_id, export).model_dump()
+
     for fn, name in [
         (send_message, "chat"), (regenerate, "regenerate"), (stop, "stop"), (list_profiles, "profiles"),
         (create_profile, "create_profile"), (list_chats, "chats"), (create_chat, "create_chat"),
-        (messages, "messages"), (search, "search"),
+        (messages, "messages"), (search, "search"), (export_chat, "export_chat"), (import_chat, "import_chat"),
     ]:
         gr.api(fn, api_name=name, concurrency_limit=None)

@@ -1,0 +1,191 @@
+"""The derived search index, `search.sqlite`: SQLite FTS5 over every message, plus each chat's activity.
+
+The chat files stay the source of truth. This file is only a cache that makes two things fast without
+reading 5,000 chat files at start: full-text search, and each chat's activity (updated_at, count,
+preview) for newest-first lists. It is updated in the same step as each chat-file write (WAL,
+synchronous=NORMAL: no fsync on the append path), and it is checked against the chat files at start by
+a stat signature per chat (a process killed between the two writes, or a power cut that lost the last
+WAL commits, shows up as a changed signature and that chat is re-read). If the file is missing,
+damaged or of an older layout it is deleted and rebuilt from the chat files.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from workspace.store.chatfile import Activity, Row
+
+SEARCH_FILE = "search.sqlite"
+LAYOUT = "1"  # bump when the tables below change: old files are then rebuilt, never migrated
+MAX_WORDS = 16
+_WORD = re.compile(r"\w+")
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE chat_state(chat_id TEXT PRIMARY KEY, updated_at REAL NOT NULL, message_count INTEGER NOT NULL,
+                        preview TEXT NOT NULL, sig TEXT NOT NULL);
+CREATE TABLE msg_map(chat_id TEXT NOT NULL, message_id TEXT NOT NULL, rid INTEGER NOT NULL UNIQUE,
+                     PRIMARY KEY (chat_id, message_id)) WITHOUT ROWID;
+CREATE VIRTUAL TABLE msg_fts USING fts5(content, chat_id UNINDEXED, message_id UNINDEXED, role UNINDEXED,
+                                        created_at UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+"""
+# (rowid, chat_id, message_id, role, created_at, content)
+Hit = tuple[int, str, str, str, float, str]
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query as FTS5 sees them (letters and digits), at most MAX_WORDS of 64 chars."""
+    return [word[:64] for word in _WORD.findall(query)][:MAX_WORDS]
+
+
+class SearchIndex:
+    """One SQLite connection (the store's lock serialises its use across threads)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / SEARCH_FILE
+        self._db: sqlite3.Connection | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def open(self) -> bool:
+        """Open the index; False if it had to be (re)created empty, so the caller must rebuild it."""
+        existed = self.path.exists()
+        try:
+            self._connect()
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
+            if existed and row is not None and row[0] == LAYOUT:
+                return True
+        except sqlite3.DatabaseError:
+            pass  # not a database, damaged, or a table missing: all mean "rebuild"
+        self.reset()
+        return False
+
+    def reset(self) -> None:
+        """Delete the index files and create an empty index."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._connect()
+        self.db.executescript(f"BEGIN; {_SCHEMA} INSERT INTO meta VALUES ('layout', '{LAYOUT}'); COMMIT;")
+
+    def _connect(self) -> None:
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        # Derived data: losing the last commits in a power cut is repaired by the signature check.
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA temp_store = MEMORY")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise sqlite3.ProgrammingError("search index is closed")
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- chat activity ------------------------------------------------------------------------
+    def states(self) -> dict[str, tuple[Activity, str]]:
+        rows = self.db.execute("SELECT chat_id, updated_at, message_count, preview, sig FROM chat_state")
+        return {r[0]: (Activity(r[1], r[2], r[3]), r[4]) for r in rows}
+
+    @staticmethod
+    def _put_state(db: sqlite3.Connection, chat_id: str, activity: Activity, sig: str) -> None:
+        db.execute("INSERT OR REPLACE INTO chat_state VALUES (?, ?, ?, ?, ?)",
+                   (chat_id, activity.updated_at, activity.message_count, activity.preview, sig))
+
+    # -- writes ---------------------------------------------------------------------------------
+    def put_message(self, chat_id: str, row: Row, activity: Activity, sig: str) -> None:
+        """Add a message, or replace its text if it is already indexed; and record the chat's state."""
+        with self._tx() as db:
+            found = db.execute("SELECT rid FROM msg_map WHERE chat_id = ? AND message_id = ?",
+                               (chat_id, row[0])).fetchone()
+            if found is None:
+                self._insert(db, chat_id, row, None)
+            else:
+                db.execute("UPDATE msg_fts SET content = ? WHERE rowid = ?", (row[2], found[0]))
+            self._put_state(db, chat_id, activity, sig)
+
+    def put_chat(self, chat_id: str, rows: Iterable[Row], activity: Activity, sig: str) -> None:
+        """Replace everything indexed for one chat."""
+        with self._tx() as db:
+            self._drop(db, chat_id)
+            for row in rows:
+                self._insert(db, chat_id, row, None)
+            self._put_state(db, chat_id, activity, sig)
+
+    def put_chats(self, chats: Iterable[tuple[str, list[Row], Activity, str]]) -> None:
+        """Bulk load (a rebuild): one transaction, rowids allocated in memory."""
+        used: set[int] = set()
+        with self._tx() as db:
+            for chat_id, rows, activity, sig in chats:
+                self._drop(db, chat_id)
+                for row in rows:
+                    self._insert(db, chat_id, row, used)
+                self._put_state(db, chat_id, activity, sig)
+
+    def drop_chats(self, chat_ids: Iterable[str]) -> None:
+        with self._tx() as db:
+            for chat_id in chat_ids:
+                self._drop(db, chat_id)
+                db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, chat_id: str) -> None:
+        db.execute("DELETE FROM msg_fts WHERE rowid IN (SELECT rid FROM msg_map WHERE chat_id = ?)", (chat_id,))
+        db.execute("DELETE FROM msg_map WHERE chat_id = ?", (chat_id,))
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, chat_id: str, row: Row, used: set[int] | None) -> None:
+        # rowid = creation time in µs, so FTS5 can walk matches newest first without sorting them.
+        rid = int(row[3] * 1_000_000)
+        while (rid in used) if used is not None else db.execute(
+                "SELECT 1 FROM msg_map WHERE rid = ?", (rid,)).fetchone():
+            rid += 1
+        if used is not None:
+            used.add(rid)
+        db.execute("INSERT INTO msg_map VALUES (?, ?, ?)", (chat_id, row[0], rid))
+        db.execute("INSERT INTO msg_fts(rowid, content, chat_id, message_id, role, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (rid, row[2], chat_id, row[0], row[1], row[3]))
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, words: list[str], accept: Callable[[str], bool], limit: int) -> list[Hit]:
+        """Messages holding every word (as a word prefix, any case), newest first, whose chat is accepted."""
+        if not words or limit <= 0:
+            return []
+        match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+        keep: list[int] = []
+        cursor = self.db.execute("SELECT rowid, chat_id FROM msg_fts WHERE msg_fts MATCH ? ORDER BY rowid DESC",
+                                 (match,))
+        for rowid, chat_id in cursor:
+            if accept(chat_id):
+                keep.append(rowid)
+                if len(keep) >= limit:
+                    break
+        cursor.close()
+        found = [self.db.execute("SELECT rowid, chat_id, message_id, role, created_at, content FROM msg_fts "
+                                 "WHERE rowid = ?", (rowid,)).fetchone() for rowid in keep]
+        return [hit for hit in found if hit is not None]
+
+
+class _Transaction:
+    """BEGIN … COMMIT, or ROLLBACK on any error (explicit: the connection is in autocommit mode)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            self.db.execute("ROLLBACK")
