@@ -28,8 +28,6 @@ def make_services(tmp_path, engine_url, starter_model):
 
     yield make
     for services in built:
-        for chat_id in list(services.chat._turns):
-            services.chat.stop(chat_id)
         services.close()
 
 

@@ -59,3 +59,30 @@ def test_a_bad_setting_stops_the_start_with_a_message_naming_the_key(tmp_path):
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "engine.mode" in result.stderr
+
+
+def test_gradio_client_stop_regenerate_search_export_import(running_app):
+    url, _ = running_app
+    client = client_for(url)
+    profile = client.predict("Gradio", "", "", api_name="/create_profile")
+    chat = client.predict(profile["id"], "Stop me", api_name="/create_chat")
+    job = client.submit(chat["id"], "List twenty fruits with a sentence about each.", api_name="/chat")
+    for partial in job:
+        if len(partial) > 10:
+            assert client.predict(chat["id"], api_name="/stop") is True
+            break
+    job.result()
+    stopped = client.predict(chat["id"], api_name="/messages")[-1]
+    assert stopped["status"] == "stopped" and len(stopped["content"]) > 10
+
+    regenerated = client.predict(chat["id"], api_name="/regenerate")
+    messages = client.predict(chat["id"], api_name="/messages")
+    assert len(messages) == 2 and messages[1]["status"] == "ok" and messages[1]["content"] == regenerated
+
+    hits = client.predict("twenty FRUITS", profile["id"], api_name="/search")
+    assert {hit["chat_id"] for hit in hits} == {chat["id"]}
+    exported = client.predict(chat["id"], "json", api_name="/export_chat")
+    assert "twenty fruits" in client.predict(chat["id"], "md", api_name="/export_chat")
+    copy = client.predict(profile["id"], exported, api_name="/import_chat")
+    copied = client.predict(copy["id"], api_name="/messages")
+    assert [m["content"] for m in copied] == [m["content"] for m in messages]

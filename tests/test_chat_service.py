@@ -104,7 +104,8 @@ def test_an_answer_interrupted_by_a_restart_shows_as_stopped(services, tmp_path)
     chat_id = new_chat(services)
     services.store.append_message(chat_id, "user", "q")
     services.store.append_message(chat_id, "assistant", "half an ans", status="streaming")
-    reopened = WorkspaceStore(services.settings.data_dir)
+    services.store.close()  # the app stopped mid-answer…
+    reopened = WorkspaceStore(services.settings.data_dir)  # …and started again
     services.store = services.chat.store = reopened
     last = services.chat.messages(chat_id)[-1]
     assert last.status == "stopped" and last.content == "half an ans" and "Interrupted" in last.error

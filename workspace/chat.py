@@ -101,6 +101,14 @@ class ChatService:
         turn = self._turns.get(chat_id)
         return turn if turn and not turn.finished.is_set() else None
 
+    def stop_all(self, wait_s: float = 10.0) -> None:
+        """Stop every running answer and let each store what it has (at shutdown)."""
+        running = [turn for turn in list(self._turns.values()) if not turn.finished.is_set()]
+        for turn in running:
+            turn.stop()
+        for turn in running:
+            turn.finished.wait(wait_s)
+
     def follow(self, chat_id: str) -> Iterator[TurnResult]:
         """Snapshots of the chat's running answer until it ends; nothing when none runs."""
         turn = self._turns.get(chat_id)

@@ -26,8 +26,10 @@ class Services:
     chat: ChatService
 
     def close(self) -> None:
+        self.chat.stop_all()
         self.gateway.close()
         self.backend.close()
+        self.store.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -39,5 +41,7 @@ def build_services(settings: Settings) -> Services:
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
     store = WorkspaceStore(settings.data_dir)
+    if not store.list_profiles():  # first start: somewhere to chat right away
+        store.create_profile("Personal", description="Created on first start; rename it or add others.")
     chat = ChatService(store, gateway, router, settings.chat)
     return Services(settings, gateway, backend, router, store, chat)

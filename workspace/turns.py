@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from loguru import logger
+
 from workspace.llm import Delta, Final, LLMError
 
 SAVE_INTERVAL_S = 1.0
@@ -77,9 +79,13 @@ class Turn:
             self._parts.append(text)
             self._changed.notify_all()
 
-    def _finish(self, status: str, error: str | None = None, final: Final | None = None) -> None:
+    def _settle(self, status: str, error: str | None = None, final: Final | None = None) -> None:
+        """Record the outcome; followers learn of it only from `_publish_end`, after it is stored."""
         with self._changed:
             self._status, self._error, self._final = status, error, final
+
+    def _publish_end(self) -> None:
+        with self._changed:
             self.finished.set()
             self._changed.notify_all()
 
@@ -89,36 +95,43 @@ def run_turn(
     stream_factory: Callable[[], Iterable[Delta | Final]],
     save: Callable[[TurnResult], None],
 ) -> None:
-    """Drive one turn to its end: stream, save every SAVE_INTERVAL_S, save the outcome. Never raises."""
-    last_save = time.monotonic()
+    """Drive one turn to its end, store the outcome, then tell followers. Never raises."""
     try:
-        stream = iter(stream_factory())
-        try:
-            for item in stream:
-                if turn.stop_requested:
-                    break
-                if isinstance(item, Final):
-                    turn._finish("ok", final=item)
-                    break
-                turn._add(item.text)
-                if time.monotonic() - last_save >= SAVE_INTERVAL_S:
-                    save(turn.snapshot())
-                    last_save = time.monotonic()
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()  # closes the HTTP response, so the server stops generating
-        if not turn.finished.is_set():
-            if turn.stop_requested:
-                turn._finish("stopped")
-            else:
-                turn._finish("failed", "The answer ended early without its final record.")
+        outcome = _stream_into(turn, stream_factory, save)
     except LLMError as exc:
-        turn._finish("failed", str(exc))
+        outcome = ("failed", str(exc), None)
     except Exception as exc:  # a bug must not leave a turn 'streaming' forever
-        turn._finish("failed", f"Internal error: {exc!r}")
+        logger.exception("Turn in chat {} crashed", turn.chat_id)
+        outcome = ("failed", f"Internal error: {exc!r}", None)
+    turn._settle(*outcome)
+    try:
+        save(turn.snapshot())
+    except Exception:
+        logger.exception("Could not store the answer in chat {}", turn.chat_id)
     finally:
-        try:
-            save(turn.snapshot())
-        finally:
-            turn.finished.set()
+        turn._publish_end()
+
+
+def _stream_into(
+    turn: Turn, stream_factory: Callable[[], Iterable[Delta | Final]], save: Callable[[TurnResult], None]
+) -> tuple[str, str | None, Final | None]:
+    """Copy the stream into the turn, saving every SAVE_INTERVAL_S; returns (status, error, final)."""
+    last_save = time.monotonic()
+    stream = iter(stream_factory())
+    try:
+        for item in stream:
+            if turn.stop_requested:
+                return "stopped", None, None
+            if isinstance(item, Final):
+                return "ok", None, item
+            turn._add(item.text)
+            if time.monotonic() - last_save >= SAVE_INTERVAL_S:
+                save(turn.snapshot())
+                last_save = time.monotonic()
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # closes the HTTP response, so the server stops generating
+    if turn.stop_requested:
+        return "stopped", None, None
+    return "failed", "The answer ended early without its final record.", None

@@ -8,22 +8,27 @@ holding the schema version and the chat's last-activity time (so activity surviv
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from workspace.store.errors import CorruptData, InvalidInput
 from workspace.store.migrations import migrate, stamp
 from workspace.store.records import Message, preview_of
-from workspace.store.storage import AtomicJSONStorage, atomic_write_bytes, encode, fsync_dir, read_document
+from workspace.store.storage import (
+    AtomicJSONStorage,
+    atomic_write_bytes,
+    encode,
+    fsync_dir,
+    read_document,
+)
 
+CHATS_DIR = "chats"
 CHAT_FILE = "chat.json"
 # What the search index stores per message: (message_id, role, content, created_at).
 Row = tuple[str, str, str, float]
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(NamedTuple):
     """What changes on every append: the chat list's sort key, count and preview."""
 
     updated_at: float
@@ -31,7 +36,7 @@ class Activity:
     preview: str
 
 
-def file_signature(path: Path) -> str:
+def file_signature(path: Path | str) -> str:
     """Cheap change detector (like git's index): a rename-replaced file gets a new inode/size/times."""
     try:
         st = os.stat(path)
@@ -40,7 +45,8 @@ def file_signature(path: Path) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def _document(messages: dict[str, dict], updated_at: float) -> dict[str, Any]:
+def chat_document(messages: dict[str, dict], updated_at: float) -> dict[str, Any]:
+    """A chat file's whole document: messages keyed by id (serialized records) and the `_meta` table."""
     return stamp({"messages": messages, "_meta": {"chat": {"updated_at": updated_at}}}, "chat")
 
 
@@ -78,7 +84,7 @@ def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *
     """Make a new chat folder holding its first chat file; durable (file and folder entry) on return."""
     folder.mkdir(parents=True, exist_ok=False)
     raw = {m.id: m.model_dump(mode="json") for m in messages}
-    atomic_write_bytes(folder / CHAT_FILE, encode(_document(raw, updated_at)), durable=durable)
+    atomic_write_bytes(folder / CHAT_FILE, encode(chat_document(raw, updated_at)), durable=durable)
     if durable:
         fsync_dir(folder.parent)
 
@@ -98,7 +104,7 @@ class ChatFile:
         self._updated_at = _chat_updated_at(doc)
         self._messages = self._validate(self._raw)
         if changed:  # upgrade on open, so the next version only ever sees current files
-            self._storage.write(_document(self._raw, self._updated_at))
+            self._storage.write(chat_document(self._raw, self._updated_at))
         self.upgraded = changed
 
     def _validate(self, raw_messages: dict[str, dict]) -> dict[str, Message]:
@@ -137,7 +143,7 @@ class ChatFile:
         """Append a new message or replace an existing one in place (same position)."""
         raw = dict(self._raw)
         raw[message.id] = message.model_dump(mode="json")
-        self._storage.write(_document(raw, now))
+        self._storage.write(chat_document(raw, now))
         self._raw, self._updated_at = raw, now
         self._messages[message.id] = message
 
@@ -148,7 +154,7 @@ class ChatFile:
         if cut >= len(keys):
             return 0
         raw = {key: self._raw[key] for key in keys[:cut]}
-        self._storage.write(_document(raw, now))
+        self._storage.write(chat_document(raw, now))
         self._raw, self._updated_at = raw, now
         self._messages = {key: self._messages[key] for key in keys[:cut]}
         return len(keys) - cut

@@ -35,6 +35,11 @@ def _load_table(model: type[Record], table: Any, what: str) -> dict[str, Any]:
     return records
 
 
+def index_document(profiles: dict[str, dict], chats: dict[str, dict]) -> dict[str, Any]:
+    """The index's whole document from serialized records keyed by id."""
+    return stamp({"profiles": profiles, "chats": chats}, "index")
+
+
 class IndexFile:
     """Loads and atomically rewrites index.json; keeps each record's serialized form for cheap rewrites."""
 
@@ -72,7 +77,7 @@ class IndexFile:
         self._profiles, self._chats = new_profiles, new_chats
 
     def _write(self, profiles: dict[str, dict], chats: dict[str, dict]) -> None:
-        self._storage.write(stamp({"profiles": profiles, "chats": chats}, "index"))
+        self._storage.write(index_document(profiles, chats))
 
     def close(self) -> None:
         self._storage.close()

@@ -6,12 +6,22 @@ changes go through the store, which builds a new validated record. Timestamps ar
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
 
 from workspace.store.errors import InvalidInput
-from workspace.store.ids import check_file_name, check_id
+from workspace.store.ids import check_file_name
 
 MAX_NAME_CHARS = 100
 MAX_TITLE_CHARS = 300
@@ -25,15 +35,16 @@ PREVIEW_CHARS = 120
 
 Role = Literal["system", "user", "assistant"]
 Status = Literal["ok", "streaming", "stopped", "failed"]
-Id = Annotated[str, AfterValidator(lambda v: check_id(v))]
+# The same rule as ids.check_id, checked inside pydantic-core (fast when loading 5,000 chats at start).
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 FileName = Annotated[str, AfterValidator(lambda v: check_file_name(v))]
 Timestamp = Annotated[FiniteFloat, Field(ge=0)]
 ShortKey = Annotated[str, Field(min_length=1, max_length=64)]
 # A role name → model name; the role names themselves belong to settings, not to the store.
 Overrides = Annotated[dict[ShortKey, Annotated[str, Field(min_length=1, max_length=200)]],
                       Field(max_length=MAX_MAP_ITEMS)]
-Number = Union[StrictInt, FiniteFloat]
-Scalar = Union[StrictBool, StrictInt, FiniteFloat, Annotated[str, Field(max_length=1_000)], None]
+Number = StrictInt | FiniteFloat
+Scalar = StrictBool | StrictInt | FiniteFloat | Annotated[str, Field(max_length=1_000)] | None
 
 
 class Record(BaseModel):

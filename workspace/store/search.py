@@ -15,6 +15,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from workspace.store.chatfile import Activity, Row
 
@@ -24,13 +25,22 @@ MAX_WORDS = 16
 _WORD = re.compile(r"\w+")
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE chat_state(chat_id TEXT PRIMARY KEY, updated_at REAL NOT NULL, message_count INTEGER NOT NULL,
-                        preview TEXT NOT NULL, sig TEXT NOT NULL);
+CREATE TABLE chat_state(chat_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, updated_at REAL NOT NULL,
+                        message_count INTEGER NOT NULL, preview TEXT NOT NULL, sig TEXT NOT NULL);
 CREATE TABLE msg_map(chat_id TEXT NOT NULL, message_id TEXT NOT NULL, rid INTEGER NOT NULL UNIQUE,
                      PRIMARY KEY (chat_id, message_id)) WITHOUT ROWID;
-CREATE VIRTUAL TABLE msg_fts USING fts5(content, chat_id UNINDEXED, message_id UNINDEXED, role UNINDEXED,
-                                        created_at UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE msg_fts USING fts5(content, profile, chat_id UNINDEXED, message_id UNINDEXED,
+                                        role UNINDEXED, created_at UNINDEXED, prefix = '2',
+                                        tokenize = 'unicode61 remove_diacritics 2');
 """
+class ChatState(NamedTuple):
+    """What the index knows of a chat: its profile, its activity, and the chat-file signature it saw."""
+
+    profile_id: str
+    activity: Activity
+    sig: str
+
+
 # (rowid, chat_id, message_id, role, created_at, content)
 Hit = tuple[int, str, str, str, float, str]
 
@@ -91,44 +101,52 @@ class SearchIndex:
         return _Transaction(self.db)
 
     # -- chat activity ------------------------------------------------------------------------
-    def states(self) -> dict[str, tuple[Activity, str]]:
-        rows = self.db.execute("SELECT chat_id, updated_at, message_count, preview, sig FROM chat_state")
-        return {r[0]: (Activity(r[1], r[2], r[3]), r[4]) for r in rows}
+    def states(self) -> dict[str, ChatState]:
+        rows = self.db.execute("SELECT chat_id, profile_id, updated_at, message_count, preview, sig FROM chat_state")
+        return {r[0]: ChatState(r[1], Activity(r[2], r[3], r[4]), r[5]) for r in rows}
 
     @staticmethod
-    def _put_state(db: sqlite3.Connection, chat_id: str, activity: Activity, sig: str) -> None:
-        db.execute("INSERT OR REPLACE INTO chat_state VALUES (?, ?, ?, ?, ?)",
-                   (chat_id, activity.updated_at, activity.message_count, activity.preview, sig))
+    def _put_state(db: sqlite3.Connection, chat_id: str, profile_id: str, activity: Activity, sig: str) -> None:
+        db.execute("INSERT OR REPLACE INTO chat_state VALUES (?, ?, ?, ?, ?, ?)",
+                   (chat_id, profile_id, activity.updated_at, activity.message_count, activity.preview, sig))
 
     # -- writes ---------------------------------------------------------------------------------
-    def put_message(self, chat_id: str, row: Row, activity: Activity, sig: str) -> None:
+    def put_message(self, chat_id: str, profile_id: str, row: Row, activity: Activity, sig: str) -> None:
         """Add a message, or replace its text if it is already indexed; and record the chat's state."""
         with self._tx() as db:
             found = db.execute("SELECT rid FROM msg_map WHERE chat_id = ? AND message_id = ?",
                                (chat_id, row[0])).fetchone()
             if found is None:
-                self._insert(db, chat_id, row, None)
+                self._insert_many(db, chat_id, profile_id, [row], None)
             else:
                 db.execute("UPDATE msg_fts SET content = ? WHERE rowid = ?", (row[2], found[0]))
-            self._put_state(db, chat_id, activity, sig)
+            self._put_state(db, chat_id, profile_id, activity, sig)
 
-    def put_chat(self, chat_id: str, rows: Iterable[Row], activity: Activity, sig: str) -> None:
+    def put_chat(self, chat_id: str, profile_id: str, rows: Iterable[Row], activity: Activity, sig: str) -> None:
         """Replace everything indexed for one chat."""
-        with self._tx() as db:
-            self._drop(db, chat_id)
-            for row in rows:
-                self._insert(db, chat_id, row, None)
-            self._put_state(db, chat_id, activity, sig)
+        self.put_chats([(chat_id, profile_id, list(rows), activity, sig)])
 
-    def put_chats(self, chats: Iterable[tuple[str, list[Row], Activity, str]]) -> None:
-        """Bulk load (a rebuild): one transaction, rowids allocated in memory."""
-        used: set[int] = set()
+    def put_chats(self, chats: Iterable[tuple[str, str, list[Row], Activity, str]], *, fresh: bool = False) -> None:
+        """(Re)index whole chats in one transaction; `fresh` = the index was just reset, nothing to drop."""
+        used: set[int] | None = set() if fresh else None  # else ask the table which rowids are taken
         with self._tx() as db:
-            for chat_id, rows, activity, sig in chats:
-                self._drop(db, chat_id)
-                for row in rows:
-                    self._insert(db, chat_id, row, used)
-                self._put_state(db, chat_id, activity, sig)
+            for chat_id, profile_id, rows, activity, sig in chats:
+                if not fresh:
+                    self._drop(db, chat_id)
+                self._insert_many(db, chat_id, profile_id, rows, used)
+                self._put_state(db, chat_id, profile_id, activity, sig)
+
+    def drop_messages(self, chat_id: str, profile_id: str, message_ids: list[str], activity: Activity,
+                      sig: str) -> None:
+        with self._tx() as db:
+            self._drop(db, chat_id, message_ids)
+            self._put_state(db, chat_id, profile_id, activity, sig)
+
+    def move_chat(self, chat_id: str, profile_id: str) -> None:
+        with self._tx() as db:
+            rids = db.execute("SELECT rid FROM msg_map WHERE chat_id = ?", (chat_id,)).fetchall()
+            db.executemany("UPDATE msg_fts SET profile = ? WHERE rowid = ?", [(profile_id, r[0]) for r in rids])
+            db.execute("UPDATE chat_state SET profile_id = ? WHERE chat_id = ?", (profile_id, chat_id))
 
     def drop_chats(self, chat_ids: Iterable[str]) -> None:
         with self._tx() as db:
@@ -137,29 +155,49 @@ class SearchIndex:
                 db.execute("DELETE FROM chat_state WHERE chat_id = ?", (chat_id,))
 
     @staticmethod
-    def _drop(db: sqlite3.Connection, chat_id: str) -> None:
-        db.execute("DELETE FROM msg_fts WHERE rowid IN (SELECT rid FROM msg_map WHERE chat_id = ?)", (chat_id,))
-        db.execute("DELETE FROM msg_map WHERE chat_id = ?", (chat_id,))
+    def _drop(db: sqlite3.Connection, chat_id: str, message_ids: Iterable[str] | None = None) -> None:
+        """Unindex a chat's messages (all of them, or the given ones), by rowid: FTS5's fast path."""
+        if message_ids is None:
+            rids = db.execute("SELECT rid FROM msg_map WHERE chat_id = ?", (chat_id,)).fetchall()
+        else:
+            rids = [row for mid in message_ids for row in db.execute(
+                "SELECT rid FROM msg_map WHERE chat_id = ? AND message_id = ?", (chat_id, mid))]
+        db.executemany("DELETE FROM msg_fts WHERE rowid = ?", rids)
+        db.executemany("DELETE FROM msg_map WHERE rid = ?", rids)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, chat_id: str, row: Row, used: set[int] | None) -> None:
-        # rowid = creation time in µs, so FTS5 can walk matches newest first without sorting them.
-        rid = int(row[3] * 1_000_000)
-        while (rid in used) if used is not None else db.execute(
-                "SELECT 1 FROM msg_map WHERE rid = ?", (rid,)).fetchone():
-            rid += 1
-        if used is not None:
-            used.add(rid)
-        db.execute("INSERT INTO msg_map VALUES (?, ?, ?)", (chat_id, row[0], rid))
-        db.execute("INSERT INTO msg_fts(rowid, content, chat_id, message_id, role, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (rid, row[2], chat_id, row[0], row[1], row[3]))
+    def _insert_many(db: sqlite3.Connection, chat_id: str, profile_id: str, rows: Iterable[Row],
+                     used: set[int] | None) -> None:
+        maps, texts = [], []
+        for message_id, role, content, created_at in rows:
+            # rowid = creation time in µs, so FTS5 walks matches newest first without sorting them.
+            rid = int(created_at * 1_000_000)
+            while (rid in used) if used is not None else db.execute(
+                    "SELECT 1 FROM msg_map WHERE rid = ?", (rid,)).fetchone():
+                rid += 1
+            if used is not None:
+                used.add(rid)
+                maps.append((chat_id, message_id, rid))
+            else:  # inserted at once, so the next row of this batch sees this rowid as taken
+                db.execute("INSERT INTO msg_map VALUES (?, ?, ?)", (chat_id, message_id, rid))
+            texts.append((rid, content, profile_id, chat_id, message_id, role, created_at))
+        db.executemany("INSERT INTO msg_map VALUES (?, ?, ?)", maps)
+        db.executemany("INSERT INTO msg_fts(rowid, content, profile, chat_id, message_id, role, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
 
     # -- search ---------------------------------------------------------------------------------
-    def search(self, words: list[str], accept: Callable[[str], bool], limit: int) -> list[Hit]:
-        """Messages holding every word (as a word prefix, any case), newest first, whose chat is accepted."""
+    def search(self, words: list[str], profile_id: str | None, accept: Callable[[str], bool],
+               limit: int) -> list[Hit]:
+        """Messages holding every word (as a word prefix, any case), newest first, in accepted chats.
+
+        The profile is part of the FTS match (an indexed column), so a profile with few hits is found
+        without walking every other profile's matches; `accept` only weeds out chats in the trash.
+        """
         if not words or limit <= 0:
             return []
-        match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+        # A one-letter word as a prefix would match nearly everything: it must match a whole word.
+        terms = " ".join('"' + word.replace('"', '""') + ('"*' if len(word) > 1 else '"') for word in words)
+        match = f"content : ({terms})" + (f' AND profile : "{profile_id}"' if profile_id else "")
         keep: list[int] = []
         cursor = self.db.execute("SELECT rowid, chat_id FROM msg_fts WHERE msg_fts MATCH ? ORDER BY rowid DESC",
                                  (match,))
@@ -189,3 +227,16 @@ class _Transaction:
             self.db.execute("COMMIT")
         elif self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+
+def snippet(content: str, words: list[str], width: int = 160) -> str:
+    """About `width` characters of `content` on one line, around the first place a query word occurs."""
+    flat = " ".join(content.split())
+    found = re.search("|".join(re.escape(word) for word in words), flat, re.IGNORECASE) if words else None
+    start = found.start() if found else 0
+    begin = max(0, start - width // 3)
+    if begin > 0:  # start on a word boundary
+        space = flat.find(" ", begin, start)
+        begin = space + 1 if space != -1 else begin
+    end = min(len(flat), begin + width)
+    return ("…" if begin > 0 else "") + flat[begin:end] + ("…" if end < len(flat) else "")

@@ -33,6 +33,8 @@ def header(services: Services) -> str:
 
 def build_app(services: Services) -> gr.Blocks:
     with gr.Blocks(title="Local AI Workspace", analytics_enabled=False) as demo:
+        # First, so the public endpoints get their plain names (the UI's private events share the namespace).
+        api_endpoints.register(services)
         gr.Markdown(header(services), elem_id="backend-header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
@@ -43,6 +45,5 @@ def build_app(services: Services) -> gr.Blocks:
                     gr.Markdown(f"**{name}** — {text}")
         with gr.Accordion("Models per role", open=False):
             gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
-        api_endpoints.register(services)
         view.wire_page_load(demo)
     return demo

@@ -1,0 +1,109 @@
+"""Full-text search: words, case, prefixes, profile filter, snippets, trash, and a lost or damaged index."""
+
+from __future__ import annotations
+
+import pytest
+
+from workspace.store import WorkspaceStore
+
+
+@pytest.fixture
+def corpus(store):
+    work, home = store.create_profile("Work"), store.create_profile("Home")
+    deploy = store.create_chat(work.id, title="Deploy")
+    garden = store.create_chat(home.id, title="Garden")
+    m = {
+        "docker": store.append_message(deploy.id, "user", "How do I restart the Docker daemon on Debian?"),
+        "answer": store.append_message(deploy.id, "assistant", "Run systemctl restart docker; then check the logs."),
+        "tomato": store.append_message(garden.id, "user", "When should I plant tomatoes? Docker is not involved."),
+        "long": store.append_message(garden.id, "assistant", "word " * 200 + "the needle is here " + "word " * 200),
+    }
+    return {"work": work, "home": home, "deploy": deploy, "garden": garden, **m}
+
+
+def ids(hits):
+    return [h.message_id for h in hits]
+
+
+def test_all_words_any_case_newest_first(store, corpus):
+    assert ids(store.search("DOCKER")) == [corpus["tomato"].id, corpus["answer"].id, corpus["docker"].id]
+    assert ids(store.search("docker restart")) == [corpus["answer"].id, corpus["docker"].id]
+    assert ids(store.search("restart debian")) == [corpus["docker"].id]
+    assert ids(store.search("tomat")) == [corpus["tomato"].id]  # word prefixes match
+    assert store.search("docker banana") == []
+    assert store.search("   ") == [] and store.search("!!!") == []
+    assert ids(store.search("docker", limit=1)) == [corpus["tomato"].id]
+
+
+def test_hits_carry_context(store, corpus):
+    hit = store.search("systemctl")[0]
+    assert (hit.chat_id, hit.profile_id, hit.chat_title, hit.role) == (
+        corpus["deploy"].id, corpus["work"].id, "Deploy", "assistant")
+    assert "systemctl restart docker" in hit.snippet
+    long_hit = store.search("needle")[0]
+    assert "the needle is here" in long_hit.snippet
+    assert long_hit.snippet.startswith("…") and long_hit.snippet.endswith("…") and len(long_hit.snippet) < 200
+
+
+def test_profile_filter_and_moves(store, corpus):
+    assert ids(store.search("docker", profile_id=corpus["work"].id)) == [corpus["answer"].id, corpus["docker"].id]
+    assert ids(store.search("docker", profile_id=corpus["home"].id)) == [corpus["tomato"].id]
+    store.move_chat(corpus["garden"].id, corpus["work"].id)
+    assert store.search("tomatoes", profile_id=corpus["home"].id) == []
+    assert ids(store.search("tomatoes", profile_id=corpus["work"].id)) == [corpus["tomato"].id]
+
+
+def test_trash_excluded_until_restored(store, corpus):
+    store.delete_chat(corpus["garden"].id)
+    assert store.search("tomatoes") == []
+    store.restore_chat(corpus["garden"].id)
+    assert ids(store.search("tomatoes")) == [corpus["tomato"].id]
+
+
+def test_updates_and_truncation_reach_the_index(store, corpus):
+    store.update_message(corpus["deploy"].id, corpus["answer"].id, content="Use journalctl instead.")
+    assert store.search("systemctl") == []
+    assert ids(store.search("journalctl")) == [corpus["answer"].id]
+    store.truncate_after(corpus["deploy"].id, corpus["docker"].id, inclusive=False)
+    assert store.search("journalctl") == []
+
+
+@pytest.mark.parametrize("damage", ["delete", "garbage", "truncate"])
+def test_index_rebuilt_when_lost_or_damaged(data_dir, damage):
+    with WorkspaceStore(data_dir) as store:
+        p = store.create_profile("P")
+        c = store.create_chat(p.id, title="T")
+        wanted = store.append_message(c.id, "user", "rebuild me please")
+        store.append_message(c.id, "user", "filler " * 50)
+    index = data_dir / "search.sqlite"
+    if damage == "delete":
+        index.unlink()
+    elif damage == "garbage":
+        index.write_bytes(b"this is not a database at all" * 200)
+    else:
+        index.write_bytes(index.read_bytes()[:3000])
+    with WorkspaceStore(data_dir) as store:
+        assert ids(store.search("rebuild")) == [wanted.id]
+        assert store.list_chats(p.id)[0].message_count == 2
+
+
+def test_index_damaged_while_running_is_rebuilt(store, corpus, data_dir):
+    store._search.index.close()  # simulate the connection breaking under us
+    store.append_message(corpus["deploy"].id, "user", "written while the index was down")
+    assert len(store.search("written while")) == 1
+    assert len(store.search("docker")) == 3
+
+
+def test_index_catches_up_with_writes_it_missed(data_dir):
+    """A process killed after the chat file was written but before the index was: caught at start."""
+    with WorkspaceStore(data_dir) as store:
+        p = store.create_profile("P")
+        c = store.create_chat(p.id)
+        store.append_message(c.id, "user", "indexed")
+        store._search.ok = False  # index updates silently skipped from here on, as if the process died
+        missed = store.append_message(c.id, "user", "missed by the index")
+        other = store.create_profile("Other")
+        store.move_chat(c.id, other.id)
+    with WorkspaceStore(data_dir) as store:
+        assert ids(store.search("missed", profile_id=other.id)) == [missed.id]
+        assert store.get_chat(c.id).message_count == 2

@@ -1,0 +1,436 @@
+"""WorkspaceStore: profiles, chats and messages under one data folder; the store's public face.
+
+Layout of `data_dir` (everything else in it belongs to other components):
+    index.json            profiles and chat metadata (IndexFile) — rewritten on profile/chat actions only
+    chats/<chat_id>/      chat.json with that chat's messages (ChatFile), and later its images
+    search.sqlite         derived search index + per-chat activity (SearchIndex), rebuilt when lost
+    store.lock            held while a store is open, so two running apps never write the same folder
+
+Every public method takes one re-entrant lock: a turn worker thread writes while UI threads read.
+Reads come from memory (profiles and chat metadata at start, a chat's messages when first opened).
+A write goes to disk first and reaches the memory caches only once it is durable, so a failed write
+(full disk) leaves both exactly as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Self
+
+from loguru import logger
+
+from workspace.store import transfer
+from workspace.store.chatfile import (
+    CHAT_FILE,
+    CHATS_DIR,
+    Activity,
+    ChatFile,
+    create_chat_file,
+    file_signature,
+)
+from workspace.store.errors import InvalidInput, NotFound, StoreError
+from workspace.store.ids import check_id, is_id, new_id
+from workspace.store.indexfile import IndexFile
+from workspace.store.indexing import SearchKeeper
+from workspace.store.locking import FolderLock
+from workspace.store.records import (
+    MESSAGE_FIELDS,
+    ChatMeta,
+    Message,
+    Profile,
+    SearchHit,
+    validated,
+)
+from workspace.store.search import query_words, snippet
+
+
+class WorkspaceStore:
+    """Thread-safe store of profiles → chats → messages in `data_dir` (see the module docstring)."""
+
+    def __init__(self, data_dir: Path | str, *, durable: bool = True, max_open_chats: int = 128) -> None:
+        self.data_dir = Path(data_dir)
+        self._durable, self._max_open = durable, max_open_chats
+        self._lock = threading.RLock()
+        (self.data_dir / CHATS_DIR).mkdir(parents=True, exist_ok=True)
+        self._folder_lock = FolderLock(self.data_dir)
+        try:
+            self._index = IndexFile(self.data_dir, durable=durable)
+            self._profiles, self._chats = self._index.load()
+            self._open: OrderedDict[str, ChatFile] = OrderedDict()
+            self._dirty: set[str] = set()  # chats whose activity index.json does not have yet
+            self._search = SearchKeeper(self.data_dir, self._chats_dir, self._chats)
+            for chat_id, state in self._search.start().items():
+                if chat_id in self._chats:
+                    self._chats[chat_id] = _with_activity(self._chats[chat_id], state.activity)
+        except BaseException:
+            self._folder_lock.release()
+            raise
+
+    def close(self) -> None:
+        """Checkpoint chat activity into index.json, close files, release the folder. Idempotent."""
+        with self._lock:
+            if self._folder_lock.released:
+                return
+            try:
+                if self._dirty:
+                    self._save_index()
+            except StoreError as exc:  # the chat files still hold it; only the checkpoint is skipped
+                logger.warning("Could not checkpoint the chat index on close: {}", exc)
+            self._search.close()
+            for chat in self._open.values():
+                chat.close()
+            self._open.clear()
+            self._index.close()
+            self._folder_lock.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- profiles -------------------------------------------------------------------------------
+    def create_profile(self, name: str, description: str = "", system_prompt: str = "", *,
+                       model_overrides: dict[str, str] | None = None) -> Profile:
+        with self._lock:
+            now = time.time()
+            profile = validated(Profile, {
+                "id": self._fresh_id(self._profiles), "name": _clean(name, "A profile needs a name."),
+                "description": description, "system_prompt": system_prompt,
+                "model_overrides": model_overrides or {}, "created_at": now, "updated_at": now})
+            self._save_index(profiles=[profile])
+            self._profiles[profile.id] = profile
+            return profile
+
+    def get_profile(self, profile_id: str) -> Profile:
+        with self._lock:
+            profile = self._profiles.get(check_id(profile_id, "profile id"))
+            if profile is None:
+                raise NotFound("This profile does not exist (it may have been deleted); reload the list.")
+            return profile
+
+    def list_profiles(self) -> list[Profile]:
+        with self._lock:
+            return sorted(self._profiles.values(), key=lambda p: (p.created_at, p.id))
+
+    def update_profile(self, profile_id: str, *, name: str | None = None, description: str | None = None,
+                       system_prompt: str | None = None, model_overrides: dict[str, str] | None = None) -> Profile:
+        with self._lock:
+            changes = _given(name=None if name is None else _clean(name, "A profile needs a name."),
+                             description=description, system_prompt=system_prompt, model_overrides=model_overrides)
+            old = self.get_profile(profile_id)
+            profile = validated(Profile, {**old.model_dump(), **changes, "updated_at": time.time()})
+            self._save_index(profiles=[profile])
+            self._profiles[profile.id] = profile
+            return profile
+
+    def delete_profile(self, profile_id: str) -> None:
+        """Delete a profile and, for good, all its chats (trash included)."""
+        with self._lock:
+            self.get_profile(profile_id)
+            doomed = [c.id for c in self._chats.values() if c.profile_id == profile_id]
+            self._save_index(drop_profiles=[profile_id], drop_chats=doomed)
+            del self._profiles[profile_id]
+            self._forget_chats(doomed)
+
+    # -- chats ----------------------------------------------------------------------------------
+    def create_chat(self, profile_id: str, title: str = "New chat", *,
+                    model_overrides: dict[str, str] | None = None) -> ChatMeta:
+        with self._lock:
+            self.get_profile(profile_id)
+            chat_id, now = self._fresh_id(self._chats, self._chats_dir), time.time()
+            meta = validated(ChatMeta, {"id": chat_id, "profile_id": profile_id,
+                                        "title": _clean(title, "A chat title cannot be empty."),
+                                        "model_overrides": model_overrides or {},
+                                        "created_at": now, "updated_at": now})
+            return self._add_chat(meta, [])
+
+    def get_chat(self, chat_id: str) -> ChatMeta:
+        with self._lock:
+            meta = self._chats.get(check_id(chat_id, "chat id"))
+            if meta is None:
+                raise NotFound("This chat does not exist (it may have been deleted); reload the list.")
+            return meta
+
+    def list_chats(self, profile_id: str, *, query: str = "", include_deleted: bool = False) -> list[ChatMeta]:
+        """A profile's chats, pinned first then newest first; `query` keeps titles holding every word."""
+        words = query.casefold().split()
+        with self._lock:
+            check_id(profile_id, "profile id")
+            chats = [c for c in self._chats.values() if c.profile_id == profile_id
+                     and (include_deleted or c.deleted_at is None)
+                     and all(word in c.title.casefold() for word in words)]
+        chats.sort(key=lambda c: (not c.pinned, -c.updated_at, c.id))
+        return chats
+
+    def update_chat(self, chat_id: str, *, title: str | None = None, pinned: bool | None = None,
+                    model_overrides: dict[str, str] | None = None) -> ChatMeta:
+        with self._lock:
+            changes = _given(title=None if title is None else _clean(title, "A chat title cannot be empty."),
+                             pinned=pinned, model_overrides=model_overrides)
+            if "title" in changes or "model_overrides" in changes:  # pinning alone does not reorder
+                changes["updated_at"] = time.time()
+            return self._change_chat(chat_id, **changes)
+
+    def move_chat(self, chat_id: str, profile_id: str) -> ChatMeta:
+        with self._lock:
+            self.get_profile(profile_id)
+            meta = self._change_chat(chat_id, profile_id=profile_id)
+            self._search.write(lambda index: index.move_chat(chat_id, profile_id))
+            return meta
+
+    def delete_chat(self, chat_id: str) -> ChatMeta:
+        """Move a chat to the trash (recoverable with restore_chat until purged)."""
+        with self._lock:
+            meta = self.get_chat(chat_id)
+            return meta if meta.deleted_at is not None else self._change_chat(chat_id, deleted_at=time.time())
+
+    def restore_chat(self, chat_id: str) -> ChatMeta:
+        with self._lock:
+            return self._change_chat(chat_id, deleted_at=None)
+
+    def purge_deleted(self, older_than_s: float = 0.0) -> int:
+        """Remove for good the chats in the trash for at least `older_than_s` seconds; returns how many."""
+        with self._lock:
+            cutoff = time.time() - older_than_s
+            doomed = [c.id for c in self._chats.values() if c.deleted_at is not None and c.deleted_at <= cutoff]
+            if doomed:
+                self._save_index(drop_chats=doomed)
+            self._forget_chats(doomed)
+            self._forget_orphans()
+            return len(doomed)
+
+    def chat_dir(self, chat_id: str) -> Path:
+        """The chat's own folder (for its images); the id is checked before it touches a path."""
+        return self._chats_dir / self.get_chat(chat_id).id
+
+    # -- messages -------------------------------------------------------------------------------
+    def append_message(self, chat_id: str, role: str, content: str, **fields: Any) -> Message:
+        """Add a message at the end of a chat; it is on disk (fsynced) when this returns."""
+        _check_fields(fields, MESSAGE_FIELDS)
+        with self._lock:
+            if self.get_chat(chat_id).deleted_at is not None:
+                raise InvalidInput("This chat is in the trash; restore it before adding messages.")
+            chat, now = self._chat_file(chat_id), time.time()
+            message = validated(Message, {**fields, "id": self._fresh_id(chat), "role": role, "content": content,
+                                          "created_at": now, "updated_at": now})
+            chat.put(message, now)
+            self._chat_written(chat_id, chat, message)
+            return message
+
+    def update_message(self, chat_id: str, message_id: str, **fields: Any) -> Message:
+        """Change a stored message (a streaming answer as it grows, then its final status and stats)."""
+        _check_fields(fields, MESSAGE_FIELDS | {"content"})
+        with self._lock:
+            chat, now = self._chat_file(chat_id), time.time()
+            old = self._message(chat, message_id)
+            message = validated(Message, {**old.model_dump(), **fields, "updated_at": now})
+            chat.put(message, now)
+            self._chat_written(chat_id, chat, message)
+            return message
+
+    def list_messages(self, chat_id: str) -> list[Message]:
+        with self._lock:
+            return self._chat_file(chat_id).messages()
+
+    def get_message(self, chat_id: str, message_id: str) -> Message:
+        with self._lock:
+            return self._message(self._chat_file(chat_id), message_id)
+
+    def truncate_after(self, chat_id: str, message_id: str, inclusive: bool = False) -> int:
+        """Drop the messages after `message_id` (and it too if `inclusive`); returns how many were dropped."""
+        with self._lock:
+            chat = self._chat_file(chat_id)
+            self._message(chat, message_id)
+            before = [m.id for m in chat.messages()]
+            dropped = chat.truncate(message_id, inclusive, time.time())
+            if dropped:
+                self._chat_written(chat_id, chat, removed=before[len(before) - dropped:])
+            return dropped
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, query: str, profile_id: str | None = None, limit: int = 50) -> list[SearchHit]:
+        """Messages holding every word of `query` (word prefixes, any case), newest first; trash excluded."""
+        words = query_words(query)
+        if profile_id is not None:
+            check_id(profile_id, "profile id")
+        if not words:
+            return []
+        limit = max(1, min(int(limit), 500))
+        with self._lock:
+            def accept(chat_id: str) -> bool:
+                meta = self._chats.get(chat_id)
+                return (meta is not None and meta.deleted_at is None
+                        and (profile_id is None or meta.profile_id == profile_id))
+            found = self._search.query(lambda index: index.search(words, profile_id, accept, limit))
+            return [SearchHit(chat_id=chat_id, message_id=message_id, profile_id=self._chats[chat_id].profile_id,
+                              chat_title=self._chats[chat_id].title, role=role, created_at=created_at,
+                              snippet=snippet(content, words))
+                    for _, chat_id, message_id, role, created_at, content in found]
+
+    # -- export, import, backup -------------------------------------------------------------------
+    def export_chat_json(self, chat_id: str) -> dict[str, Any]:
+        with self._lock:
+            return transfer.chat_to_json(self.get_chat(chat_id), self.list_messages(chat_id))
+
+    def export_chat_markdown(self, chat_id: str) -> str:
+        with self._lock:
+            meta = self.get_chat(chat_id)
+            return transfer.chat_to_markdown(meta, self._profiles.get(meta.profile_id), self.list_messages(chat_id))
+
+    def import_chat_json(self, profile_id: str, data: Any) -> ChatMeta:
+        """Add an exported chat to a profile, with new ids; invalid input raises and writes nothing."""
+        with self._lock:
+            self.get_profile(profile_id)
+            chat_id = self._fresh_id(self._chats, self._chats_dir)
+            meta_fields, messages = transfer.parse_chat_json(data)
+            meta = validated(ChatMeta, {**meta_fields, "id": chat_id, "profile_id": profile_id,
+                                        "message_count": len(messages)})
+            return self._add_chat(meta, messages)
+
+    def backup_zip(self, dest_path: Path | str) -> Path:
+        """Write the whole store (index and chat folders) into one zip: a consistent snapshot."""
+        with self._lock:  # a hard-link snapshot: files are only ever replaced, never changed in place
+            snapshot = transfer.snapshot(self.data_dir, [self._chats_dir / cid for cid in self._chats])
+        try:
+            return transfer.write_zip(snapshot, Path(dest_path))
+        finally:
+            shutil.rmtree(snapshot, ignore_errors=True)
+
+    @staticmethod
+    def restore_zip(src_path: Path | str, *, target_dir: Path | str) -> Path:
+        """Unpack a backup into an EMPTY or new folder, checked; never over existing data."""
+        return transfer.restore_zip(Path(src_path), Path(target_dir), verify=_verify_restored)
+
+    # -- internals: chats ------------------------------------------------------------------------
+    @property
+    def _chats_dir(self) -> Path:
+        return self.data_dir / CHATS_DIR
+
+    def _add_chat(self, meta: ChatMeta, messages: list[Message]) -> ChatMeta:
+        folder = self._chats_dir / meta.id
+        create_chat_file(folder, messages, meta.updated_at, durable=self._durable)
+        try:
+            self._save_index(chats=[meta])
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # not in the index: nobody ever saw it
+            raise
+        self._chats[meta.id] = meta
+        activity = Activity(meta.updated_at, len(messages), meta.preview)
+        self._search.write(lambda index: index.put_chat(
+            meta.id, meta.profile_id, [(m.id, m.role, m.content, m.created_at) for m in messages], activity,
+            file_signature(folder / CHAT_FILE)))
+        return meta
+
+    def _change_chat(self, chat_id: str, **changes: Any) -> ChatMeta:
+        meta = validated(ChatMeta, {**self.get_chat(chat_id).model_dump(), **changes})
+        self._save_index(chats=[meta])
+        self._chats[chat_id] = meta
+        return meta
+
+    def _chat_file(self, chat_id: str) -> ChatFile:
+        """The open chat (loaded from disk once, then kept; least recently used ones are let go)."""
+        self.get_chat(chat_id)
+        chat = self._open.get(chat_id)
+        if chat is None:
+            chat = ChatFile(self._chats_dir / chat_id, durable=self._durable)
+            self._open[chat_id] = chat
+            if chat.upgraded:
+                self._chat_written(chat_id, chat)
+            while len(self._open) > self._max_open:
+                self._open.popitem(last=False)[1].close()
+        self._open.move_to_end(chat_id)
+        return chat
+
+    @staticmethod
+    def _message(chat: ChatFile, message_id: str) -> Message:
+        message = chat.get(check_id(message_id, "message id"))
+        if message is None:
+            raise NotFound("This message does not exist in the chat (it may have been removed).")
+        return message
+
+    def _chat_written(self, chat_id: str, chat: ChatFile, message: Message | None = None, *,
+                      removed: list[str] | None = None) -> None:
+        """After a durable chat-file write: refresh the chat's activity in memory and in the search index."""
+        activity, meta = chat.activity(), self._chats[chat_id]
+        profile_id = meta.profile_id
+        self._chats[chat_id] = _with_activity(meta, activity)
+        self._dirty.add(chat_id)
+        sig = chat.signature()
+        if message is not None:
+            row = (message.id, message.role, message.content, message.created_at)
+            self._search.write(lambda index: index.put_message(chat_id, profile_id, row, activity, sig))
+        elif removed is not None:
+            self._search.write(lambda index: index.drop_messages(chat_id, profile_id, removed, activity, sig))
+        else:
+            self._search.write(lambda index: index.put_chat(chat_id, profile_id, chat.rows(), activity, sig))
+
+    def _forget_chats(self, chat_ids: list[str]) -> None:
+        """After the index dropped them: close, delete their folders, unindex."""
+        for chat_id in chat_ids:
+            self._chats.pop(chat_id, None)
+            self._dirty.discard(chat_id)
+            opened = self._open.pop(chat_id, None)
+            if opened is not None:
+                opened.close()
+            shutil.rmtree(self._chats_dir / chat_id, ignore_errors=True)
+        if chat_ids:
+            self._search.write(lambda index: index.drop_chats(chat_ids))
+
+    def _forget_orphans(self) -> None:
+        """Chat folders no index entry points to (a crash inside create or delete): remove them."""
+        for folder in self._chats_dir.iterdir():
+            if is_id(folder.name) and folder.name not in self._chats:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _save_index(self, **changes: Any) -> None:
+        """Write index.json with `changes`, refreshing every chat whose activity it lags behind."""
+        fresh = [self._chats[cid] for cid in self._dirty if cid in self._chats]
+        self._index.save(**{**changes, "chats": fresh + list(changes.get("chats", []))})
+        self._dirty.clear()
+
+    def _fresh_id(self, taken: Any, folder: Path | None = None) -> str:
+        while True:
+            candidate = new_id()
+            if candidate not in taken and (folder is None or not (folder / candidate).exists()):
+                return candidate
+
+
+def _with_activity(meta: ChatMeta, activity: Activity) -> ChatMeta:
+    """`meta` brought up to the chat file's activity (the same object when nothing changed: cheap at start)."""
+    updated_at = max(meta.updated_at, activity.updated_at)
+    if (updated_at, activity.message_count, activity.preview) == (meta.updated_at, meta.message_count, meta.preview):
+        return meta
+    return meta.model_copy(update={"updated_at": updated_at, "message_count": activity.message_count,
+                                   "preview": activity.preview})
+
+
+def _verify_restored(folder: Path) -> None:
+    """Open a restored store and read every chat, so a bad backup fails before it replaces anything."""
+    with WorkspaceStore(folder) as store:
+        for profile in store.list_profiles():
+            for chat in store.list_chats(profile.id, include_deleted=True):
+                store.list_messages(chat.id)
+
+
+def _clean(text: Any, empty_message: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput(empty_message)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput(empty_message)
+    return text
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InvalidInput(f"Unknown message field(s): {', '.join(unknown)}.")
