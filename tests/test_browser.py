@@ -54,7 +54,8 @@ def test_profile_chat_stream_switch_and_reload(page):
     open_accordion(page, "Profile")
     page.get_by_label("New profile name").fill("Browser profile")
     page.get_by_role("button", name="Create profile").click()
-    page.wait_for_function("() => document.body.innerText.includes('Browser profile')")
+    profile = page.get_by_role("combobox", name="Profile").first
+    page.wait_for_function("el => el.value === 'Browser profile'", arg=profile.element_handle())
 
     page.get_by_role("button", name="＋ New chat").click()
     box = page.locator("#message-box textarea")
@@ -88,6 +89,7 @@ def test_profile_chat_stream_switch_and_reload(page):
     page.wait_for_function(
         "t => document.querySelector('#conversation').innerText.includes(t)", arg=first_title[:30])
     assert wait_for_stable_answer(page) == answer_before_reload
+    assert page.get_by_role("combobox", name="Profile").first.input_value() == "Browser profile"
     assert page.locator("#chat-list input:checked").count() == 1
 
 

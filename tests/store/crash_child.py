@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from loguru import logger  # noqa: E402
+from loguru import logger
 
-from workspace.store import WorkspaceStore  # noqa: E402
+from workspace.store import WorkspaceStore
 
 
 def main(data_dir: str) -> None:

@@ -40,7 +40,7 @@ def test_v0_documents_open_and_are_upgraded(data_dir):
     for doc, kind in ((index, "index"), (chat_doc, "chat")):
         assert doc["_meta"]["schema"] == {"schema_version": migrations.current_version(), "kind": kind}
     assert list(index["profiles"]) == [PROFILE_ID]
-    assert list(chat_doc["messages"])[0] == MESSAGE_ID and len(chat_doc["messages"]) == 3
+    assert next(iter(chat_doc["messages"])) == MESSAGE_ID and len(chat_doc["messages"]) == 3
 
 
 def test_migrations_run_in_order_and_only_once(monkeypatch, data_dir):

@@ -93,9 +93,8 @@ def test_damaged_files_are_reported_not_replaced(data_dir):
         store.append_message(c.id, "user", "x")
     chat_file = data_dir / "chats" / c.id / "chat.json"
     chat_file.write_bytes(b'{"messages": {"tru')
-    with WorkspaceStore(data_dir) as store:
-        with pytest.raises(CorruptData, match="backup"):
-            store.list_messages(c.id)
+    with WorkspaceStore(data_dir) as store, pytest.raises(CorruptData, match="backup"):
+        store.list_messages(c.id)
     assert chat_file.read_bytes() == b'{"messages": {"tru'
     (data_dir / "index.json").write_bytes(b"\x00\x00")
     with pytest.raises(CorruptData, match="backup"):

@@ -9,8 +9,14 @@ import zipfile
 
 import pytest
 
-from workspace.store import InvalidInput, SchemaTooNew, TargetNotEmpty, WorkspaceStore, transfer
 from tests.store.test_crud import snapshot
+from workspace.store import (
+    InvalidInput,
+    SchemaTooNew,
+    TargetNotEmpty,
+    WorkspaceStore,
+    transfer,
+)
 
 
 @pytest.fixture

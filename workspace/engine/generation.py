@@ -18,7 +18,8 @@ import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
 
-from workspace.engine.options import BadRequest, Sampling
+from workspace.engine.common import BadRequest
+from workspace.engine.options import Sampling
 
 ShouldStop = Callable[[], bool]
 

@@ -13,32 +13,20 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from workspace.engine.common import ApiError, BadRequest, ClientGone, ModelLoadFailed
 from workspace.engine.generation import Generation
 from workspace.engine.gguf import GGUFError, GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry, ModelUnavailable, rfc3339
 from workspace.engine.options import (
-    BadRequest, Sampling, check_images, check_unsupported, effective_num_ctx, parse_format,
+    Sampling, check_images, check_unsupported, effective_num_ctx, parse_format,
     parse_keep_alive, parse_options,
 )
-from workspace.engine.runner import LoadedModel, ModelLoadFailed, Runner
+from workspace.engine.runner import LoadedModel, Runner
 
 log = logging.getLogger(__name__)
 ENGINE_VERSION = "0.12.0-embedded"
 _FOREVER = "2318-01-01T00:00:00Z"  # what "never expires" looks like in /api/ps
 _LONG_STRING = 1024  # metadata strings longer than this (the chat template) stay out of model_info
-
-
-class ApiError(Exception):
-    """An error the client sees as `{"error": message}` with this HTTP status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class ClientGone(Exception):
-    """Writing to the client failed: it closed the connection."""
 
 
 class Exchange(Protocol):

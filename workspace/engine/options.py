@@ -13,16 +13,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+from workspace.engine.common import BadRequest
 
 DEFAULT_NUM_CTX = 4096
 MIN_NUM_CTX = 32
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class BadRequest(ValueError):
-    """The request is malformed; the message is what the client sees with a 400."""
 
 
 @dataclass
@@ -119,10 +115,11 @@ def parse_keep_alive(raw: Any, default: float) -> float:
     raise BadRequest("keep_alive must be a number or a duration string")
 
 
-def parse_format(raw: Any) -> LlamaGrammar | None:
-    """`format`: "json" or a JSON schema object → a grammar that constrains sampling."""
+def parse_format(raw: Any) -> Any:
+    """`format`: "json" or a JSON schema object → a LlamaGrammar that constrains sampling."""
     if raw is None or raw == "":
         return None
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar  # the native library loads lazily
     try:
         if raw == "json":
             return LlamaGrammar.from_string(JSON_GBNF, verbose=False)

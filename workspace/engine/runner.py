@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 
 import llama_cpp
 
+from workspace.engine.common import ModelCounters, ModelLoadFailed, RequestAbandoned, ServerBusy
 from workspace.engine.generation import Prompter, TokenText
 from workspace.engine.gguf import GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry
@@ -26,29 +27,6 @@ log = logging.getLogger(__name__)
 IsGone = Callable[[], bool]
 _WAIT_POLL_S = 0.1  # how often a queued request checks whether its client is still there
 _STOP_GRACE_S = 10.0
-
-
-class ServerBusy(Exception):
-    """The queue for a model is full."""
-
-
-class RequestAbandoned(Exception):
-    """The client went away (or the server is stopping) before the request got its turn."""
-
-
-class ModelLoadFailed(Exception):
-    """llama.cpp could not load the file."""
-
-
-@dataclass
-class ModelCounters:
-    """Per-model counters that survive unloads; tests and the dashboard read them."""
-
-    loads: int = 0
-    generations: int = 0
-    cancelled: int = 0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
 
 
 @dataclass

@@ -11,19 +11,24 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import select
 import socket
 import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from workspace.engine.handlers import ApiError, ClientGone, OllamaApi
+from workspace.engine.common import (
+    ApiError, BadRequest, ClientGone, ModelCounters, RequestAbandoned, ServerBusy,
+)
 from workspace.engine.models import ModelRegistry, ModelUnavailable, normalize_name
-from workspace.engine.options import BadRequest
-from workspace.engine.runner import ModelCounters, RequestAbandoned, Runner, ServerBusy
+
+if TYPE_CHECKING:  # the handlers pull in llama.cpp, which loads only when an engine starts
+    from workspace.engine.handlers import OllamaApi
+    from workspace.engine.runner import Runner
 
 log = logging.getLogger(__name__)
 _MAX_BODY = 512 << 20  # images travel inline as base64
@@ -299,6 +304,13 @@ class _EngineHTTPServer(ThreadingHTTPServer):
                 pass
 
 
+def _prefer_passive_openmp() -> None:
+    """llama.cpp's OpenMP workers spin while they wait. On a machine shared with the app, a browser
+    and test runs, spinning threads starve each other: measured 3-5x slower generation on 2 busy
+    cores. Passive waiting costs little when idle. libgomp reads this once, when llama.cpp loads."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 class EngineServer:
     """The embedded Ollama-compatible engine: `start()` serves on a daemon thread, `stop()` ends it."""
 
@@ -308,7 +320,8 @@ class EngineServer:
         self.models_dir = Path(models_dir)
         self.host, self.port = host, port
         self.registry = ModelRegistry(self.models_dir)
-        self.runner = Runner(self.registry, threads, max_queue, keep_alive_s, max_loaded)
+        self._runner_settings = (threads, max_queue, keep_alive_s, max_loaded)
+        self.runner: Runner | None = None
         self._http: _EngineHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -324,6 +337,11 @@ class EngineServer:
         if self._http is not None:
             return self.url
         self.models_dir.mkdir(parents=True, exist_ok=True)
+        _prefer_passive_openmp()
+        from workspace.engine.handlers import OllamaApi
+        from workspace.engine.runner import Runner
+
+        self.runner = Runner(self.registry, *self._runner_settings)
         server_class = _EngineHTTPServer
         if ":" in self.host:
             server_class = type("_EngineHTTPServer6", (_EngineHTTPServer,),
@@ -356,6 +374,8 @@ class EngineServer:
 
     def counters(self, name: str) -> ModelCounters:
         """A copy of a model's counters (loads, generations, cancelled, tokens)."""
+        if self.runner is None:
+            return ModelCounters()
         return ModelCounters(**vars(self.runner.counters[normalize_name(name)]))
 
     def prepare_model(self, name: str) -> Path:

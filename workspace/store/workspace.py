@@ -3,6 +3,7 @@
 Layout of `data_dir` (everything else in it belongs to other components):
     index.json            profiles and chat metadata (IndexFile) — rewritten on profile/chat actions only
     chats/<chat_id>/      chat.json with that chat's messages (ChatFile), and later its images
+    pending/              chat folders between creation/deletion and the index write (ChatFolders)
     search.sqlite         derived search index + per-chat activity (SearchIndex), rebuilt when lost
     store.lock            held while a store is open, so two running apps never write the same folder
 
@@ -24,16 +25,10 @@ from typing import Any, Self
 from loguru import logger
 
 from workspace.store import transfer
-from workspace.store.chatfile import (
-    CHAT_FILE,
-    CHATS_DIR,
-    Activity,
-    ChatFile,
-    create_chat_file,
-    file_signature,
-)
+from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
 from workspace.store.errors import InvalidInput, NotFound, StoreError
-from workspace.store.ids import check_id, is_id, new_id
+from workspace.store.folders import ChatFolders
+from workspace.store.ids import check_id, new_id
 from workspace.store.indexfile import IndexFile
 from workspace.store.indexing import SearchKeeper
 from workspace.store.locking import FolderLock
@@ -55,14 +50,16 @@ class WorkspaceStore:
         self.data_dir = Path(data_dir)
         self._durable, self._max_open = durable, max_open_chats
         self._lock = threading.RLock()
-        (self.data_dir / CHATS_DIR).mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self._folder_lock = FolderLock(self.data_dir)
         try:
             self._index = IndexFile(self.data_dir, durable=durable)
             self._profiles, self._chats = self._index.load()
+            self._folders = ChatFolders(self.data_dir, durable=durable)
+            self._folders.settle(self._chats)
             self._open: OrderedDict[str, ChatFile] = OrderedDict()
             self._dirty: set[str] = set()  # chats whose activity index.json does not have yet
-            self._search = SearchKeeper(self.data_dir, self._chats_dir, self._chats)
+            self._search = SearchKeeper(self.data_dir, self._folders.root, self._chats)
             for chat_id, state in self._search.start().items():
                 if chat_id in self._chats:
                     self._chats[chat_id] = _with_activity(self._chats[chat_id], state.activity)
@@ -133,16 +130,15 @@ class WorkspaceStore:
         with self._lock:
             self.get_profile(profile_id)
             doomed = [c.id for c in self._chats.values() if c.profile_id == profile_id]
-            self._save_index(drop_profiles=[profile_id], drop_chats=doomed)
+            self._remove_chats(doomed, drop_profiles=[profile_id])
             del self._profiles[profile_id]
-            self._forget_chats(doomed)
 
     # -- chats ----------------------------------------------------------------------------------
     def create_chat(self, profile_id: str, title: str = "New chat", *,
                     model_overrides: dict[str, str] | None = None) -> ChatMeta:
         with self._lock:
             self.get_profile(profile_id)
-            chat_id, now = self._fresh_id(self._chats, self._chats_dir), time.time()
+            chat_id, now = self._fresh_id(self._chats), time.time()
             meta = validated(ChatMeta, {"id": chat_id, "profile_id": profile_id,
                                         "title": _clean(title, "A chat title cannot be empty."),
                                         "model_overrides": model_overrides or {},
@@ -199,14 +195,12 @@ class WorkspaceStore:
             cutoff = time.time() - older_than_s
             doomed = [c.id for c in self._chats.values() if c.deleted_at is not None and c.deleted_at <= cutoff]
             if doomed:
-                self._save_index(drop_chats=doomed)
-            self._forget_chats(doomed)
-            self._forget_orphans()
+                self._remove_chats(doomed)
             return len(doomed)
 
     def chat_dir(self, chat_id: str) -> Path:
         """The chat's own folder (for its images); the id is checked before it touches a path."""
-        return self._chats_dir / self.get_chat(chat_id).id
+        return self._folders.path(self.get_chat(chat_id).id)
 
     # -- messages -------------------------------------------------------------------------------
     def append_message(self, chat_id: str, role: str, content: str, **fields: Any) -> Message:
@@ -286,7 +280,7 @@ class WorkspaceStore:
         """Add an exported chat to a profile, with new ids; invalid input raises and writes nothing."""
         with self._lock:
             self.get_profile(profile_id)
-            chat_id = self._fresh_id(self._chats, self._chats_dir)
+            chat_id = self._fresh_id(self._chats)
             meta_fields, messages = transfer.parse_chat_json(data)
             meta = validated(ChatMeta, {**meta_fields, "id": chat_id, "profile_id": profile_id,
                                         "message_count": len(messages)})
@@ -295,7 +289,7 @@ class WorkspaceStore:
     def backup_zip(self, dest_path: Path | str) -> Path:
         """Write the whole store (index and chat folders) into one zip: a consistent snapshot."""
         with self._lock:  # a hard-link snapshot: files are only ever replaced, never changed in place
-            snapshot = transfer.snapshot(self.data_dir, [self._chats_dir / cid for cid in self._chats])
+            snapshot = transfer.snapshot(self.data_dir, [self._folders.path(cid) for cid in self._chats])
         try:
             return transfer.write_zip(snapshot, Path(dest_path))
         finally:
@@ -307,23 +301,19 @@ class WorkspaceStore:
         return transfer.restore_zip(Path(src_path), Path(target_dir), verify=_verify_restored)
 
     # -- internals: chats ------------------------------------------------------------------------
-    @property
-    def _chats_dir(self) -> Path:
-        return self.data_dir / CHATS_DIR
-
     def _add_chat(self, meta: ChatMeta, messages: list[Message]) -> ChatMeta:
-        folder = self._chats_dir / meta.id
-        create_chat_file(folder, messages, meta.updated_at, durable=self._durable)
+        self._folders.stage(meta.id, messages, meta.updated_at)
         try:
             self._save_index(chats=[meta])
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)  # not in the index: nobody ever saw it
+            self._folders.unstage(meta.id)  # not in the index: nobody ever saw it
             raise
         self._chats[meta.id] = meta
+        self._folders.publish(meta.id)
         activity = Activity(meta.updated_at, len(messages), meta.preview)
-        self._search.write(lambda index: index.put_chat(
-            meta.id, meta.profile_id, [(m.id, m.role, m.content, m.created_at) for m in messages], activity,
-            file_signature(folder / CHAT_FILE)))
+        rows = [(m.id, m.role, m.content, m.created_at) for m in messages]
+        sig = file_signature(self._folders.path(meta.id) / CHAT_FILE)
+        self._search.write(lambda index: index.put_chat(meta.id, meta.profile_id, rows, activity, sig))
         return meta
 
     def _change_chat(self, chat_id: str, **changes: Any) -> ChatMeta:
@@ -337,7 +327,7 @@ class WorkspaceStore:
         self.get_chat(chat_id)
         chat = self._open.get(chat_id)
         if chat is None:
-            chat = ChatFile(self._chats_dir / chat_id, durable=self._durable)
+            chat = ChatFile(self._folders.path(chat_id), durable=self._durable)
             self._open[chat_id] = chat
             if chat.upgraded:
                 self._chat_written(chat_id, chat)
@@ -369,23 +359,22 @@ class WorkspaceStore:
         else:
             self._search.write(lambda index: index.put_chat(chat_id, profile_id, chat.rows(), activity, sig))
 
-    def _forget_chats(self, chat_ids: list[str]) -> None:
-        """After the index dropped them: close, delete their folders, unindex."""
+    def _remove_chats(self, chat_ids: list[str], **index_changes: Any) -> None:
+        """Delete chats for good: park their folders, write the index without them, then delete."""
+        parked = self._folders.park(chat_ids)
+        try:
+            self._save_index(drop_chats=chat_ids, **index_changes)
+        except BaseException:
+            self._folders.unpark(parked)
+            raise
         for chat_id in chat_ids:
             self._chats.pop(chat_id, None)
             self._dirty.discard(chat_id)
             opened = self._open.pop(chat_id, None)
             if opened is not None:
                 opened.close()
-            shutil.rmtree(self._chats_dir / chat_id, ignore_errors=True)
-        if chat_ids:
-            self._search.write(lambda index: index.drop_chats(chat_ids))
-
-    def _forget_orphans(self) -> None:
-        """Chat folders no index entry points to (a crash inside create or delete): remove them."""
-        for folder in self._chats_dir.iterdir():
-            if is_id(folder.name) and folder.name not in self._chats:
-                shutil.rmtree(folder, ignore_errors=True)
+        self._folders.discard(parked)
+        self._search.write(lambda index: index.drop_chats(chat_ids))
 
     def _save_index(self, **changes: Any) -> None:
         """Write index.json with `changes`, refreshing every chat whose activity it lags behind."""
@@ -393,10 +382,10 @@ class WorkspaceStore:
         self._index.save(**{**changes, "chats": fresh + list(changes.get("chats", []))})
         self._dirty.clear()
 
-    def _fresh_id(self, taken: Any, folder: Path | None = None) -> str:
+    def _fresh_id(self, taken: Any) -> str:
         while True:
             candidate = new_id()
-            if candidate not in taken and (folder is None or not (folder / candidate).exists()):
+            if candidate not in taken and not self._folders.path(candidate).exists():
                 return candidate
 
 

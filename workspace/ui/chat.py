@@ -49,14 +49,16 @@ def build(services: Services) -> ChatView:
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
                                  elem_id="conversation", feedback_options=None, placeholder="Start a new chat.")
-            text = gr.Textbox(placeholder="Message (Enter sends, Shift+Enter new line)", lines=2, max_lines=12,
+            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1).
+            text = gr.Textbox(placeholder="Message (Enter sends, Shift+Enter new line)", lines=1, max_lines=12,
                               show_label=False, autofocus=True, elem_id="message-box")
             with gr.Row():
                 send = gr.Button("Send", variant="primary", elem_id="send")
                 stop = gr.Button("⏹ Stop", elem_id="stop")
                 regenerate = gr.Button("↻ Regenerate", elem_id="regenerate")
                 edit = gr.Button("✏️ Edit last", elem_id="edit-last")
-            models = gr.Markdown(elem_id="effective-models")
+            with gr.Accordion("Models for this chat (chat > profile > global)", open=False):
+                models = gr.Markdown(elem_id="effective-models")
 
     view = ChatView(profile, chats, chat_filter, chatbot, remembered, models, actions)
     # Sending: store the message and start the turn, then follow it, then refresh titles.

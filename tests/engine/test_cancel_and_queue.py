@@ -1,0 +1,112 @@
+"""A client that leaves stops the compute; a full queue answers 503; the module runs alone.
+
+Nothing here measures wall-clock time: cancellation is proved by the engine's own counters
+(a generation asked for hundreds of tokens is recorded as cancelled after a handful).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import ollama
+import pytest
+
+from workspace.engine import EngineServer
+
+LONG = {"temperature": 0, "seed": 3, "num_predict": 400}
+LONG_PROMPT = [{"role": "user", "content": "Count from 1 to 300, one number per line."}]
+
+
+def _wait_for(condition, what: str, limit_s: float = 120) -> None:
+    deadline = time.monotonic() + limit_s  # a generous bound so a broken engine fails, not hangs
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def _read_chunks_then_leave(url: str, model: str, chunks: int) -> None:
+    request = {"model": model, "messages": LONG_PROMPT, "options": LONG}
+    with httpx.Client(base_url=url, timeout=300) as client:
+        with client.stream("POST", "/api/chat", json=request) as response:
+            lines = response.iter_lines()
+            for _ in range(chunks):
+                assert '"done":false' in next(lines)
+    # leaving both `with` blocks closed the connection mid-stream
+
+
+def test_closing_a_stream_stops_the_generation(engine_server, engine_url, starter_model):
+    before = engine_server.counters(starter_model)
+    _read_chunks_then_leave(engine_url, starter_model, chunks=3)
+    # The next request is served (it waits for the slot the cancelled generation frees).
+    answer = ollama.Client(host=engine_url, timeout=300).chat(
+        starter_model, [{"role": "user", "content": "Say yes."}],
+        options={"temperature": 0, "num_predict": 4})
+    assert answer.done
+    after = engine_server.counters(starter_model)
+    assert after.cancelled == before.cancelled + 1
+    assert after.generations == before.generations + 2
+    # 400 tokens were asked for; the engine stopped within a few tokens of the client leaving.
+    assert after.generated_tokens - before.generated_tokens < 40
+
+
+def test_a_non_streaming_client_that_times_out_stops_the_generation(engine_server, engine_url, starter_model):
+    before = engine_server.counters(starter_model)
+    request = {"model": starter_model, "messages": LONG_PROMPT, "options": LONG, "stream": False}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(engine_url + "/api/chat", json=request, timeout=httpx.Timeout(2, connect=5))
+    _wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
+              "the cancelled generation to be recorded")
+    assert engine_server.counters(starter_model).generated_tokens - before.generated_tokens < 400
+
+
+@pytest.fixture
+def no_queue_engine(engine_models_dir, starter_model):
+    """A second engine on the same (verified) models folder, with no room to queue."""
+    server = EngineServer(engine_models_dir, threads=2, max_queue=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_full_queue_is_503_then_served_again(no_queue_engine, starter_model):
+    url = no_queue_engine.url
+    request = {"model": starter_model, "messages": LONG_PROMPT, "options": LONG}
+    quick = {"model": starter_model, "prompt": "Hi", "stream": False, "options": {"num_predict": 2}}
+    with httpx.Client(base_url=url, timeout=300) as first, first.stream("POST", "/api/chat", json=request) as running:
+        next(running.iter_lines())  # the model is generating now
+        busy = httpx.post(url + "/api/generate", json=quick, timeout=60)
+        assert busy.status_code == 503
+        assert busy.json() == {"error": "server busy, please try again.  maximum pending requests exceeded"}
+        with pytest.raises(ollama.ResponseError) as caught:
+            ollama.Client(host=url).generate(starter_model, "Hi", options={"num_predict": 2})
+        assert caught.value.status_code == 503
+    _wait_for(lambda: no_queue_engine.counters(starter_model).cancelled == 1, "the first stream to stop")
+    assert httpx.post(url + "/api/generate", json=quick, timeout=300).status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_module_runs_alone_and_answers(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workspace.engine", "--port", str(port), "--models-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        def answers() -> bool:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/api/version", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+        _wait_for(answers, "the engine process to answer", limit_s=60)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0

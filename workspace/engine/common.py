@@ -1,0 +1,49 @@
+"""Exceptions and small records shared by the engine's layers.
+
+Free of llama.cpp on purpose: importing `workspace.engine` must stay light (the native library is
+loaded only when an engine starts), so the HTTP layer can name these without importing the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BadRequest(ValueError):
+    """The request is malformed; the message is what the client sees with a 400."""
+
+
+class ApiError(Exception):
+    """An error the client sees as `{"error": message}` with this HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ClientGone(Exception):
+    """Writing to the client failed: it closed the connection."""
+
+
+class ServerBusy(Exception):
+    """The queue for a model is full."""
+
+
+class RequestAbandoned(Exception):
+    """The client went away (or the server is stopping) before the request got its turn."""
+
+
+class ModelLoadFailed(Exception):
+    """llama.cpp could not load the file."""
+
+
+@dataclass
+class ModelCounters:
+    """Per-model counters that survive unloads; tests and the dashboard read them."""
+
+    loads: int = 0
+    generations: int = 0
+    cancelled: int = 0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
