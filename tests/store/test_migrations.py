@@ -26,6 +26,7 @@ def write_v0(data_dir):
 def test_v0_documents_open_and_are_upgraded(data_dir):
     write_v0(data_dir)
     with WorkspaceStore(data_dir) as store:
+        assert len(store.search("legacy answer")) == 1  # waits for the background index build
         profile = store.get_profile(PROFILE_ID)
         assert profile.name == "Legacy" and profile.updated_at == 100.0
         chat = store.get_chat(CHAT_ID)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from workspace.store import WorkspaceStore
+from workspace.store import WorkspaceStore, indexing
 
 
 @pytest.fixture
@@ -100,10 +102,59 @@ def test_index_catches_up_with_writes_it_missed(data_dir):
         p = store.create_profile("P")
         c = store.create_chat(p.id)
         store.append_message(c.id, "user", "indexed")
-        store._search.ok = False  # index updates silently skipped from here on, as if the process died
+        store._search.state = "down"  # index updates silently skipped from here on, as if the process died
         missed = store.append_message(c.id, "user", "missed by the index")
         other = store.create_profile("Other")
         store.move_chat(c.id, other.id)
     with WorkspaceStore(data_dir) as store:
         assert ids(store.search("missed", profile_id=other.id)) == [missed.id]
         assert store.get_chat(c.id).message_count == 2
+
+
+def _blocked_rebuild(monkeypatch):
+    """Hold the background rebuild inside its first chat file until the returned event is set."""
+    gate = threading.Event()
+    real = indexing.scan_chat_file
+
+    def slow(path):
+        gate.wait(10)
+        return real(path)
+
+    monkeypatch.setattr(indexing, "scan_chat_file", slow)
+    return gate
+
+
+def test_writes_during_a_background_rebuild_are_caught_up(monkeypatch, data_dir):
+    with WorkspaceStore(data_dir) as store:
+        p1, p2 = store.create_profile("One"), store.create_profile("Two")
+        a, b, c = (store.create_chat(p1.id, title=t) for t in "abc")
+        for chat, word in ((a, "alpha"), (b, "bravo"), (c, "charlie")):
+            store.append_message(chat.id, "user", f"{word} text")
+    (data_dir / "search.sqlite").unlink()
+    gate = _blocked_rebuild(monkeypatch)
+    with WorkspaceStore(data_dir) as store:  # opens at once; the index is built behind it
+        assert store._search.state == "building"
+        assert [x.id for x in store.list_chats(p1.id)] == [c.id, b.id, a.id]
+        added = store.append_message(a.id, "user", "added during the rebuild")
+        store.move_chat(b.id, p2.id)
+        store.delete_chat(c.id)
+        gate.set()
+        assert ids(store.search("during rebuild")) == [added.id]
+        assert len(store.search("bravo", profile_id=p2.id)) == 1
+        assert store.search("bravo", profile_id=p1.id) == [] and store.search("charlie") == []
+        assert store.get_chat(a.id).message_count == 2
+
+
+def test_close_during_a_background_rebuild(monkeypatch, data_dir):
+    with WorkspaceStore(data_dir) as store:
+        p = store.create_profile("P")
+        store.append_message(store.create_chat(p.id).id, "user", "findable")
+    (data_dir / "search.sqlite").unlink()
+    gate = _blocked_rebuild(monkeypatch)
+    store = WorkspaceStore(data_dir)
+    threading.Timer(0.2, gate.set).start()
+    store.close()  # cancels the rebuild and waits for it
+    assert not list(data_dir.glob("search.sqlite*"))
+    monkeypatch.undo()
+    with WorkspaceStore(data_dir) as store:
+        assert len(store.search("findable")) == 1

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.store.test_crud import snapshot
+from tests.store.helpers import snapshot
 from workspace.store import (
     InvalidInput,
     SchemaTooNew,

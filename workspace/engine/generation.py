@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import os
 import random
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -22,6 +25,59 @@ from workspace.engine.common import BadRequest
 from workspace.engine.options import Sampling
 
 ShouldStop = Callable[[], bool]
+_WATCH_INTERVAL_S = 0.05
+
+
+def _strlen_address() -> int | None:
+    try:
+        libc = ctypes.cdll.msvcrt if os.name == "nt" else ctypes.CDLL(None)
+        return ctypes.cast(libc.strlen, ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None
+
+
+class AbortSwitch:
+    """Stops a llama_decode midway, so a long prompt evaluation ends soon after its client left.
+
+    llama.cpp polls an abort callback between graph nodes, hundreds of times per decode. A Python
+    callback would take the GIL each time, so the callback is C's strlen() over a one-byte flag:
+    it returns non-zero ("abort") exactly when the flag is set, without entering Python.
+    """
+
+    def __init__(self, llm: llama_cpp.Llama):
+        self._flag = ctypes.create_string_buffer(2)
+        address = _strlen_address()
+        self.available = address is not None
+        if self.available:
+            self._callback = llama_cpp.ggml_abort_callback(address)  # kept alive with the model
+            llama_cpp.llama_set_abort_callback(
+                llm.ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
+
+    def is_set(self) -> bool:
+        return self._flag.raw[0] != 0
+
+    def set(self) -> None:
+        self._flag[0] = b"\x01"
+
+    @contextmanager
+    def watching(self, should_stop: ShouldStop) -> Iterator[None]:
+        """While inside, a watcher thread sets the flag once `should_stop()` turns true."""
+        self._flag[0] = b"\x00"
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(_WATCH_INTERVAL_S):
+                if should_stop():
+                    self.set()
+                    return
+        watcher = threading.Thread(target=watch, name="engine-abort-watch", daemon=True)
+        if self.available:
+            watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self._flag[0] = b"\x00"
 
 
 class TokenText:
@@ -120,9 +176,10 @@ class Generation:
     Closing the iterator early (the client left) stops sampling and marks the generation cancelled.
     """
 
-    def __init__(self, llm: llama_cpp.Llama, text: TokenText, prompt_tokens: list[int],
-                 sampling: Sampling, grammar: LlamaGrammar | None, should_stop: ShouldStop):
-        self._llm, self._text = llm, text
+    def __init__(self, llm: llama_cpp.Llama, text: TokenText, abort: AbortSwitch,
+                 prompt_tokens: list[int], sampling: Sampling, grammar: LlamaGrammar | None,
+                 should_stop: ShouldStop):
+        self._llm, self._text, self._abort = llm, text, abort
         self.prompt_tokens = prompt_tokens
         self._sampling, self._grammar = sampling, grammar
         self._should_stop = should_stop
@@ -144,48 +201,59 @@ class Generation:
             grammar=self._grammar,
         )
 
-    def __iter__(self) -> Iterator[str]:
-        stats, stops = self.stats, self._sampling.stop
-        vocab, max_tokens = self._llm._model.vocab, self._max_tokens()
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = ""  # decoded text not sent yet: it may be the start of a stop sequence
-        started = first = time.perf_counter_ns()
-        tokens = self._tokens() if max_tokens > 0 else iter(())
-        finished = max_tokens <= 0
-        stats.done_reason = "length" if finished else "stop"
+    def _guarded(self, tokens: Iterator[int]) -> Iterator[int]:
+        """The token stream, ending quietly when the abort switch stopped a decode."""
         try:
-            for token in tokens:
-                if stats.eval_count == 0:
-                    first = time.perf_counter_ns()
-                stats.eval_count += 1
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finished = True
-                    break
-                stats.output_tokens.append(token)
-                pending += decoder.decode(self._text.piece(token))
-                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
-                if cut >= 0:
-                    pending, finished = pending[:cut], True
-                    break
-                ready = len(pending) - _held_back(pending, stops)
-                if ready > 0:
-                    yield pending[:ready]
-                    pending = pending[ready:]
-                if len(stats.output_tokens) >= max_tokens:
-                    stats.done_reason, finished = "length", True
-                    break
-                if self._should_stop():
-                    break
-            if finished:
-                pending += decoder.decode(b"", final=True)
-                if pending:
-                    yield pending
+            yield from tokens
+        except RuntimeError:  # llama-cpp-python: "llama_decode returned 2" (aborted)
+            if not self._abort.is_set():
+                raise
+
+    def __iter__(self) -> Iterator[str]:
+        stats, max_tokens = self.stats, self._max_tokens()
+        started = self._first_ns = time.perf_counter_ns()
+        self._finished = max_tokens <= 0
+        stats.done_reason = "length" if self._finished else "stop"
+        tokens = self._tokens() if max_tokens > 0 else iter(())
+        try:
+            with self._abort.watching(self._should_stop):
+                yield from self._texts(self._guarded(tokens), max_tokens)
         finally:
-            tokens_close = getattr(tokens, "close", None)
-            if tokens_close:
-                tokens_close()
+            getattr(tokens, "close", lambda: None)()
             ended = time.perf_counter_ns()
-            stats.cancelled = not finished
-            stats.prompt_eval_ns = max(1, first - started)
-            stats.eval_ns = max(1, ended - first)
+            stats.cancelled = not self._finished
+            stats.prompt_eval_ns = max(1, self._first_ns - started)
+            stats.eval_ns = max(1, ended - self._first_ns)
             stats.eval_count = max(1, stats.eval_count)
+
+    def _texts(self, tokens: Iterator[int], max_tokens: int) -> Iterator[str]:
+        """Text as tokens arrive, holding back what may begin a stop sequence; sets _finished."""
+        stats, stops, vocab = self.stats, self._sampling.stop, self._llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        for token in tokens:
+            if stats.eval_count == 0:
+                self._first_ns = time.perf_counter_ns()  # the prompt is evaluated by now
+            stats.eval_count += 1
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                self._finished = True
+                break
+            stats.output_tokens.append(token)
+            pending += decoder.decode(self._text.piece(token))
+            cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+            if cut >= 0:
+                pending, self._finished = pending[:cut], True
+                break
+            ready = len(pending) - _held_back(pending, stops)
+            if ready > 0:
+                yield pending[:ready]
+                pending = pending[ready:]
+            if len(stats.output_tokens) >= max_tokens:
+                stats.done_reason, self._finished = "length", True
+                break
+            if self._should_stop():
+                return
+        if self._finished:
+            pending += decoder.decode(b"", final=True)
+            if pending:
+                yield pending

@@ -176,7 +176,8 @@ class OllamaApi:
             try:
                 model, load_ns = self._ensure_loaded(job)
                 generation = Generation(
-                    model.llm, model.text, job.prompt_tokens(model), job.sampling, job.grammar,
+                    model.llm, model.text, model.abort, job.prompt_tokens(model), job.sampling,
+                    job.grammar,
                     should_stop=lambda: self.runner.stopping or ex.client_gone())
                 text = self._deliver(ex, job, generation)
             finally:

@@ -19,7 +19,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
-from workspace.engine.gguf import GGUFInfo, read_gguf_stream
+from workspace.engine.gguf import GGUF_MAGIC, GGUFInfo, read_gguf_stream
 
 STARTER_MODEL = "qwen2.5-coder:0.5b"
 PACKAGED_DIR = "packaged"  # subfolder: assembled files must not also show up as user models
@@ -268,33 +268,33 @@ class ModelRegistry:
             stat = path.stat()
             name = normalize_name(path.stem)
             digest = self._fingerprint(path, stat)
-            found[name] = ModelEntry(name, path, stat.st_size, digest, stat.st_mtime)
+            if digest is not None:
+                found[name] = ModelEntry(name, path, stat.st_size, digest, stat.st_mtime)
         for spec in self._packaged:
             entry = self._packaged_entry(spec)
             if entry is not None:
                 found[spec.name] = entry
         return found
 
-    def _fingerprint(self, path: Path, stat: os.stat_result) -> str:
-        """sha256 over name, size, mtime and the first MiB: hashing a dropped multi-GB file is too slow."""
+    def _fingerprint(self, path: Path, stat: os.stat_result) -> str | None:
+        """sha256 over name, size, mtime and the first MiB (hashing a dropped multi-GB file on every
+        listing is too slow); None for a file that is not GGUF at all."""
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key not in self._digest_cache:
-            digest = hashlib.sha256(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
             with open(path, "rb") as source:
-                digest.update(source.read(1 << 20))
-            self._digest_cache[key] = digest.hexdigest()
+                head = source.read(1 << 20)
+            digest = hashlib.sha256(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode() + head)
+            self._digest_cache[key] = digest.hexdigest() if head[:4] == GGUF_MAGIC else None
         return self._digest_cache[key]
 
     def _packaged_entry(self, spec: PackagedModel) -> ModelEntry | None:
         dest = self.models_dir / PACKAGED_DIR / spec.filename
+        if is_verified(dest, spec.size, spec.sha256):  # the common case: no package metadata lookups
+            return ModelEntry(spec.name, dest, spec.size, spec.sha256, dest.stat().st_mtime, spec)
         parts = find_part_files(spec.packages)
-        if is_verified(dest, spec.size, spec.sha256):
-            modified = dest.stat().st_mtime
-        elif parts is not None:
-            modified = parts[0].stat().st_mtime
-        else:
+        if parts is None:
             return None
-        return ModelEntry(spec.name, dest, spec.size, spec.sha256, modified, spec, parts)
+        return ModelEntry(spec.name, dest, spec.size, spec.sha256, parts[0].stat().st_mtime, spec, parts)
 
     def find(self, name: str) -> ModelEntry | None:
         return self.entries().get(normalize_name(name))
@@ -314,14 +314,18 @@ class ModelRegistry:
             return entry.path
         spec = entry.packaged
         with self._lock:  # two first requests must not assemble the same file twice
+            parts = None
+            if not is_verified(entry.path, spec.size, spec.sha256):
+                parts = entry.parts or find_part_files(spec.packages)
             return verify_or_assemble(
-                entry.parts, entry.path, spec.size, spec.sha256, progress, spec.pip_command)
+                parts, entry.path, spec.size, spec.sha256, progress, spec.pip_command)
 
     def info(self, entry: ModelEntry) -> GGUFInfo:
         """Header metadata, cached per file version; read from the parts if not assembled yet."""
         use_file = entry.path.exists() and (entry.packaged is None or is_verified(
             entry.path, entry.packaged.size, entry.packaged.sha256))
-        sources = [entry.path] if use_file or not entry.parts else entry.parts
+        sources = [entry.path] if use_file else (
+            entry.parts or find_part_files(entry.packaged.packages) or [entry.path])
         key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources)
         cached = self._info_cache.get(key)
         if cached is None:

@@ -19,12 +19,18 @@ from typing import Callable, Iterator
 import llama_cpp
 
 from workspace.engine.common import ModelCounters, ModelLoadFailed, RequestAbandoned, ServerBusy
-from workspace.engine.generation import Prompter, TokenText
+from workspace.engine.generation import AbortSwitch, Prompter, TokenText
 from workspace.engine.gguf import GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry
 
 log = logging.getLogger(__name__)
+native_log = logging.getLogger("workspace.engine.llama_cpp")
 IsGone = Callable[[], bool]
+# llama-cpp-python points the whole process's stdout/stderr at /dev/null while it loads a model
+# (verbose=False). Two loads at once could restore each other's saved descriptors and leave
+# stdout muted for good, so loads run one at a time, process-wide.
+_LOAD_LOCK = threading.Lock()
+_native_log_callback = None
 _WAIT_POLL_S = 0.1  # how often a queued request checks whether its client is still there
 _STOP_GRACE_S = 10.0
 
@@ -39,9 +45,26 @@ class LoadedModel:
     num_ctx: int
     prompter: Prompter
     text: TokenText
+    abort: AbortSwitch
     memory_size: int
     expires_at: float | None = None  # wall clock; None = kept loaded forever
     last_used: float = field(default_factory=time.monotonic)
+
+
+def _route_native_logs() -> None:
+    """Send llama.cpp's own log lines to logging instead of raw stderr (an aborted decode, for
+    one, logs an ERROR line although stopping it was the point)."""
+    global _native_log_callback
+    if _native_log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def forward(level: int, text: bytes, _user_data) -> None:
+        native_log.log(logging.INFO if level == 3 else logging.DEBUG, "%s",
+                       text.decode("utf-8", errors="replace").rstrip())
+
+    _native_log_callback = forward  # ctypes needs the callback kept alive
+    llama_cpp.llama_log_set(forward, None)
 
 
 def _kv_cache_bytes(info: GGUFInfo, num_ctx: int) -> int:
@@ -75,6 +98,7 @@ class Runner:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        _route_native_logs()
         self._reaper = threading.Thread(target=self._reap_loop, name="engine-keepalive", daemon=True)
         self._reaper.start()
 
@@ -161,15 +185,16 @@ class Runner:
         path = self.registry.ensure_file(entry)  # may assemble; raises ModelUnavailable
         info = self.registry.info(entry)
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(path), n_ctx=num_ctx, n_batch=min(512, num_ctx),
-                n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
+            with _LOAD_LOCK:
+                llm = llama_cpp.Llama(
+                    model_path=str(path), n_ctx=num_ctx, n_batch=min(512, num_ctx),
+                    n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelLoadFailed(f"model failed to load: {error}") from error
         log.info("loaded %s (num_ctx %d, %d threads)", entry.name, num_ctx, self.threads)
         return LoadedModel(
             entry=entry, info=info, llm=llm, num_ctx=num_ctx,
-            prompter=Prompter(llm, info.chat_template), text=TokenText(llm),
+            prompter=Prompter(llm, info.chat_template), text=TokenText(llm), abort=AbortSwitch(llm),
             memory_size=entry.size + _kv_cache_bytes(info, num_ctx))
 
     def _unload_held(self, name: str) -> None:

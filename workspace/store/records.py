@@ -120,3 +120,32 @@ def preview_of(text: str) -> str:
     """One line of the start of `text`, for chat lists."""
     flat = " ".join(text.split())
     return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS] + "…"
+
+
+def clean_text(text: Any, empty_message: str) -> str:
+    """A name or title on one line, trimmed; InvalidInput(empty_message) if nothing is left."""
+    if not isinstance(text, str):
+        raise InvalidInput(empty_message)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput(empty_message)
+    return text
+
+
+def given_fields(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments a caller actually passed (None = leave unchanged)."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InvalidInput(f"Unknown message field(s): {', '.join(unknown)}.")
+
+
+def with_activity(meta: ChatMeta, updated_at: float, message_count: int, preview: str) -> ChatMeta:
+    """`meta` brought up to its chat file's activity (the same object when nothing changed: cheap at start)."""
+    updated_at = max(meta.updated_at, updated_at)
+    if (updated_at, message_count, preview) == (meta.updated_at, meta.message_count, meta.preview):
+        return meta
+    return meta.model_copy(update={"updated_at": updated_at, "message_count": message_count, "preview": preview})

@@ -33,6 +33,8 @@ CREATE VIRTUAL TABLE msg_fts USING fts5(content, profile, chat_id UNINDEXED, mes
                                         role UNINDEXED, created_at UNINDEXED, prefix = '2',
                                         tokenize = 'unicode61 remove_diacritics 2');
 """
+
+
 class ChatState(NamedTuple):
     """What the index knows of a chat: its profile, its activity, and the chat-file signature it saw."""
 
@@ -53,31 +55,35 @@ def query_words(query: str) -> list[str]:
 class SearchIndex:
     """One SQLite connection (the store's lock serialises its use across threads)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / SEARCH_FILE
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._db: sqlite3.Connection | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def open(self) -> bool:
-        """Open the index; False if it had to be (re)created empty, so the caller must rebuild it."""
-        existed = self.path.exists()
-        try:
-            self._connect()
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
-            if existed and row is not None and row[0] == LAYOUT:
-                return True
-        except sqlite3.DatabaseError:
-            pass  # not a database, damaged, or a table missing: all mean "rebuild"
-        self.reset()
+        """Open the index; False (and no file left) if it is missing, damaged or outdated: rebuild it."""
+        if self.path.exists():
+            try:
+                self._connect()
+                row = self.db.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
+                if row is not None and row[0] == LAYOUT:
+                    return True
+            except sqlite3.DatabaseError:
+                pass  # not a database, damaged, or a table missing: all mean "rebuild"
+        self.delete()
         return False
 
     def reset(self) -> None:
         """Delete the index files and create an empty index."""
+        self.delete()
+        self._connect()
+        self.db.executescript(f"BEGIN; {_SCHEMA} INSERT INTO meta VALUES ('layout', '{LAYOUT}'); COMMIT;")
+
+    def delete(self) -> None:
+        """Close and remove the index with its WAL files (a stale WAL must never meet a new database)."""
         self.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self._connect()
-        self.db.executescript(f"BEGIN; {_SCHEMA} INSERT INTO meta VALUES ('layout', '{LAYOUT}'); COMMIT;")
 
     def _connect(self) -> None:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

@@ -172,9 +172,9 @@ def _member_parts(name: str) -> list[str] | None:
     if folder:
         parts = parts[:-1]
     ok = "\\" not in name and "\x00" not in name and (
-        parts in ([INDEX_FILE], [MANIFEST]) and not folder
-        or parts == [CHATS_DIR] and folder
-        or len(parts) >= 2 and parts[0] == CHATS_DIR and is_id(parts[1]) and (folder or len(parts) >= 3))
+        (parts in ([INDEX_FILE], [MANIFEST]) and not folder)
+        or (parts == [CHATS_DIR] and folder)
+        or (len(parts) >= 2 and parts[0] == CHATS_DIR and is_id(parts[1]) and (folder or len(parts) >= 3)))
     if ok:
         try:
             for part in parts[2:]:

@@ -38,9 +38,15 @@ from workspace.store.records import (
     Message,
     Profile,
     SearchHit,
+    check_fields,
+    clean_text,
+    given_fields,
     validated,
+    with_activity,
 )
-from workspace.store.search import query_words, snippet
+from workspace.store.search import ChatState, query_words, snippet
+
+SEARCH_WAIT_S = 60.0  # how long a search waits for a background rebuild of the index
 
 
 class WorkspaceStore:
@@ -59,16 +65,17 @@ class WorkspaceStore:
             self._folders.settle(self._chats)
             self._open: OrderedDict[str, ChatFile] = OrderedDict()
             self._dirty: set[str] = set()  # chats whose activity index.json does not have yet
-            self._search = SearchKeeper(self.data_dir, self._folders.root, self._chats)
-            for chat_id, state in self._search.start().items():
-                if chat_id in self._chats:
-                    self._chats[chat_id] = _with_activity(self._chats[chat_id], state.activity)
+            self._search = SearchKeeper(self.data_dir, self._folders.root, self._chats, self._lock,
+                                        self._apply_activity)
+            with self._lock:  # a background rebuild may call back into the store
+                self._apply_activity(self._search.start())
         except BaseException:
             self._folder_lock.release()
             raise
 
     def close(self) -> None:
         """Checkpoint chat activity into index.json, close files, release the folder. Idempotent."""
+        self._search.stop()
         with self._lock:
             if self._folder_lock.released:
                 return
@@ -96,7 +103,7 @@ class WorkspaceStore:
         with self._lock:
             now = time.time()
             profile = validated(Profile, {
-                "id": self._fresh_id(self._profiles), "name": _clean(name, "A profile needs a name."),
+                "id": self._fresh_id(self._profiles), "name": clean_text(name, "A profile needs a name."),
                 "description": description, "system_prompt": system_prompt,
                 "model_overrides": model_overrides or {}, "created_at": now, "updated_at": now})
             self._save_index(profiles=[profile])
@@ -117,7 +124,7 @@ class WorkspaceStore:
     def update_profile(self, profile_id: str, *, name: str | None = None, description: str | None = None,
                        system_prompt: str | None = None, model_overrides: dict[str, str] | None = None) -> Profile:
         with self._lock:
-            changes = _given(name=None if name is None else _clean(name, "A profile needs a name."),
+            changes = given_fields(name=None if name is None else clean_text(name, "A profile needs a name."),
                              description=description, system_prompt=system_prompt, model_overrides=model_overrides)
             old = self.get_profile(profile_id)
             profile = validated(Profile, {**old.model_dump(), **changes, "updated_at": time.time()})
@@ -140,7 +147,7 @@ class WorkspaceStore:
             self.get_profile(profile_id)
             chat_id, now = self._fresh_id(self._chats), time.time()
             meta = validated(ChatMeta, {"id": chat_id, "profile_id": profile_id,
-                                        "title": _clean(title, "A chat title cannot be empty."),
+                                        "title": clean_text(title, "A chat title cannot be empty."),
                                         "model_overrides": model_overrides or {},
                                         "created_at": now, "updated_at": now})
             return self._add_chat(meta, [])
@@ -166,7 +173,7 @@ class WorkspaceStore:
     def update_chat(self, chat_id: str, *, title: str | None = None, pinned: bool | None = None,
                     model_overrides: dict[str, str] | None = None) -> ChatMeta:
         with self._lock:
-            changes = _given(title=None if title is None else _clean(title, "A chat title cannot be empty."),
+            changes = given_fields(title=None if title is None else clean_text(title, "A chat title cannot be empty."),
                              pinned=pinned, model_overrides=model_overrides)
             if "title" in changes or "model_overrides" in changes:  # pinning alone does not reorder
                 changes["updated_at"] = time.time()
@@ -205,7 +212,7 @@ class WorkspaceStore:
     # -- messages -------------------------------------------------------------------------------
     def append_message(self, chat_id: str, role: str, content: str, **fields: Any) -> Message:
         """Add a message at the end of a chat; it is on disk (fsynced) when this returns."""
-        _check_fields(fields, MESSAGE_FIELDS)
+        check_fields(fields, MESSAGE_FIELDS)
         with self._lock:
             if self.get_chat(chat_id).deleted_at is not None:
                 raise InvalidInput("This chat is in the trash; restore it before adding messages.")
@@ -218,7 +225,7 @@ class WorkspaceStore:
 
     def update_message(self, chat_id: str, message_id: str, **fields: Any) -> Message:
         """Change a stored message (a streaming answer as it grows, then its final status and stats)."""
-        _check_fields(fields, MESSAGE_FIELDS | {"content"})
+        check_fields(fields, MESSAGE_FIELDS | {"content"})
         with self._lock:
             chat, now = self._chat_file(chat_id), time.time()
             old = self._message(chat, message_id)
@@ -255,16 +262,23 @@ class WorkspaceStore:
         if not words:
             return []
         limit = max(1, min(int(limit), 500))
-        with self._lock:
-            def accept(chat_id: str) -> bool:
-                meta = self._chats.get(chat_id)
-                return (meta is not None and meta.deleted_at is None
-                        and (profile_id is None or meta.profile_id == profile_id))
-            found = self._search.query(lambda index: index.search(words, profile_id, accept, limit))
-            return [SearchHit(chat_id=chat_id, message_id=message_id, profile_id=self._chats[chat_id].profile_id,
-                              chat_title=self._chats[chat_id].title, role=role, created_at=created_at,
-                              snippet=snippet(content, words))
-                    for _, chat_id, message_id, role, created_at, content in found]
+
+        def accept(chat_id: str) -> bool:
+            meta = self._chats.get(chat_id)
+            return meta is not None and meta.deleted_at is None and (profile_id is None or meta.profile_id == profile_id)
+
+        for attempt in (1, 2):
+            with self._lock:
+                found = self._search.query(lambda index: index.search(words, profile_id, accept, limit))
+                if found is not None:
+                    return [SearchHit(chat_id=chat_id, message_id=message_id, chat_title=self._chats[chat_id].title,
+                                      profile_id=self._chats[chat_id].profile_id, role=role, created_at=created_at,
+                                      snippet=snippet(content, words))
+                            for _, chat_id, message_id, role, created_at, content in found]
+            if attempt == 1:
+                self._search.wait(SEARCH_WAIT_S)  # the index is being rebuilt; not holding the lock
+        raise StoreError("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
+                         "minute for a large history). Try again shortly; if it persists, check free disk space.")
 
     # -- export, import, backup -------------------------------------------------------------------
     def export_chat_json(self, chat_id: str) -> dict[str, Any]:
@@ -301,6 +315,12 @@ class WorkspaceStore:
         return transfer.restore_zip(Path(src_path), Path(target_dir), verify=_verify_restored)
 
     # -- internals: chats ------------------------------------------------------------------------
+    def _apply_activity(self, states: dict[str, ChatState]) -> None:
+        """Bring chat metadata up to the activity the search index holds (at start, after a rebuild)."""
+        for chat_id, state in states.items():
+            if chat_id in self._chats:
+                self._chats[chat_id] = with_activity(self._chats[chat_id], *state.activity)
+
     def _add_chat(self, meta: ChatMeta, messages: list[Message]) -> ChatMeta:
         self._folders.stage(meta.id, messages, meta.updated_at)
         try:
@@ -331,6 +351,11 @@ class WorkspaceStore:
             self._open[chat_id] = chat
             if chat.upgraded:
                 self._chat_written(chat_id, chat)
+            else:  # the file is the truth, even while the search index is still being rebuilt
+                meta = self._chats[chat_id]
+                self._chats[chat_id] = with_activity(meta, *chat.activity())
+                if self._chats[chat_id] is not meta:
+                    self._dirty.add(chat_id)
             while len(self._open) > self._max_open:
                 self._open.popitem(last=False)[1].close()
         self._open.move_to_end(chat_id)
@@ -348,7 +373,7 @@ class WorkspaceStore:
         """After a durable chat-file write: refresh the chat's activity in memory and in the search index."""
         activity, meta = chat.activity(), self._chats[chat_id]
         profile_id = meta.profile_id
-        self._chats[chat_id] = _with_activity(meta, activity)
+        self._chats[chat_id] = with_activity(meta, *activity)
         self._dirty.add(chat_id)
         sig = chat.signature()
         if message is not None:
@@ -389,37 +414,9 @@ class WorkspaceStore:
                 return candidate
 
 
-def _with_activity(meta: ChatMeta, activity: Activity) -> ChatMeta:
-    """`meta` brought up to the chat file's activity (the same object when nothing changed: cheap at start)."""
-    updated_at = max(meta.updated_at, activity.updated_at)
-    if (updated_at, activity.message_count, activity.preview) == (meta.updated_at, meta.message_count, meta.preview):
-        return meta
-    return meta.model_copy(update={"updated_at": updated_at, "message_count": activity.message_count,
-                                   "preview": activity.preview})
-
-
 def _verify_restored(folder: Path) -> None:
     """Open a restored store and read every chat, so a bad backup fails before it replaces anything."""
     with WorkspaceStore(folder) as store:
         for profile in store.list_profiles():
             for chat in store.list_chats(profile.id, include_deleted=True):
                 store.list_messages(chat.id)
-
-
-def _clean(text: Any, empty_message: str) -> str:
-    if not isinstance(text, str):
-        raise InvalidInput(empty_message)
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput(empty_message)
-    return text
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if value is not None}
-
-
-def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise InvalidInput(f"Unknown message field(s): {', '.join(unknown)}.")

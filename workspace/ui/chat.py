@@ -95,8 +95,17 @@ class _Actions:
     def __init__(self, services: Services):
         self.services = services
         self.store = services.store
+        # Which chat each browser session has open: a follower stops writing into a conversation
+        # pane once its session has moved on (Gradio's `cancels` alone did not stop it reliably).
+        self._open_chat: dict[str, str] = {}
 
-    def restore(self, remembered: dict | None):
+    def opened(self, request: gr.Request | None, profile_id: str, chat_id: str | None) -> dict:
+        """Record the chat a session now shows; returns the value the browser remembers."""
+        if request is not None and request.session_hash:
+            self._open_chat[request.session_hash] = chat_id or ""
+        return {"profile": profile_id, "chat": chat_id or ""}
+
+    def restore(self, remembered: dict | None, request: gr.Request = None):
         """On page load: reopen the browser's last profile and chat (or the newest)."""
         remembered = remembered or {}
         profiles = self.store.list_profiles()
@@ -109,12 +118,12 @@ class _Actions:
             gr.update(choices=[(p.name, p.id) for p in profiles], value=profile_id),
             gr.update(choices=render.chat_choices(chats), value=chat_id),
             self._history(chat_id),
-            {"profile": profile_id, "chat": chat_id or ""},
+            self.opened(request, profile_id, chat_id),
             self._models(profile_id, chat_id),
         )
 
     @shown_errors
-    def start(self, profile_id: str, chat_id: str | None, text: str, editing: bool):
+    def start(self, profile_id: str, chat_id: str | None, text: str, editing: bool, request: gr.Request = None):
         if not chat_id:
             chat_id = self.store.create_chat(profile_id).id
         if editing:
@@ -122,14 +131,22 @@ class _Actions:
         else:
             self.services.chat.send(chat_id, text)
         chats = gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
-        return "", self._history(chat_id), chats, {"profile": profile_id, "chat": chat_id}, False
+        return "", self._history(chat_id), chats, self.opened(request, profile_id, chat_id), False
 
     @shown_errors
-    def follow(self, chat_id: str | None):
+    def follow(self, chat_id: str | None, request: gr.Request = None):
         if not chat_id or self.services.chat.running(chat_id) is None:
+            yield gr.skip()  # a generator that yields nothing would blank the conversation
             return
+        session = request.session_hash if request is not None else None
         history = render.chatbot_messages(self.services.chat.messages(chat_id))
         for snapshot in self.services.chat.follow(chat_id):
+            now_open = self._open_chat.get(session, chat_id) if session else chat_id
+            if now_open != chat_id:
+                # This browser opened another chat meanwhile. Gradio may still deliver the previous
+                # yield after that chat's own output, so the last word must be the open chat.
+                yield self._history(now_open or None)
+                return
             yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error)
         yield self._history(chat_id)
 
@@ -153,21 +170,21 @@ class _Actions:
         return last_user.content, True
 
     @shown_errors
-    def open_chat(self, profile_id: str, chat_id: str | None):
-        return self._history(chat_id), {"profile": profile_id, "chat": chat_id or ""}, self._models(profile_id, chat_id)
+    def open_chat(self, profile_id: str, chat_id: str | None, request: gr.Request = None):
+        return self._history(chat_id), self.opened(request, profile_id, chat_id), self._models(profile_id, chat_id)
 
     @shown_errors
-    def open_profile(self, profile_id: str):
+    def open_profile(self, profile_id: str, request: gr.Request = None):
         chats = self.store.list_chats(profile_id)
         chat_id = chats[0].id if chats else None
         return (gr.update(choices=render.chat_choices(chats), value=chat_id), self._history(chat_id),
-                {"profile": profile_id, "chat": chat_id or ""}, self._models(profile_id, chat_id))
+                self.opened(request, profile_id, chat_id), self._models(profile_id, chat_id))
 
     @shown_errors
-    def new_chat(self, profile_id: str):
+    def new_chat(self, profile_id: str, request: gr.Request = None):
         chat = self.store.create_chat(profile_id)
         return (gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat.id), [],
-                {"profile": profile_id, "chat": chat.id}, self._models(profile_id, chat.id))
+                self.opened(request, profile_id, chat.id), self._models(profile_id, chat.id))
 
     def chat_list(self, profile_id: str, chat_id: str | None, query: str):
         if not profile_id:

@@ -18,7 +18,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def build(services: Services, view: ChatView) -> None:
-    panels = _Panels(services)
+    panels = _Panels(services, view)
     model_choices = [""] + services.backend.models()
     with gr.Accordion("Search all messages", open=False):
         with gr.Row():
@@ -41,9 +41,9 @@ def build(services: Services, view: ChatView) -> None:
             export_json = gr.Button("Export JSON")
             import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
         export_out = gr.File(label="Download", interactive=False)
-    with gr.Accordion("Profile", open=False):
+    with gr.Accordion("Profile", open=False, elem_id="profile-panel"):
         with gr.Row():
-            new_name = gr.Textbox(label="New profile name", scale=3)
+            new_name = gr.Textbox(label="New profile name", scale=3, elem_id="new-profile-name")
             create = gr.Button("Create profile", scale=1)
         name = gr.Textbox(label="Name")
         description = gr.Textbox(label="Description")
@@ -75,8 +75,8 @@ def build(services: Services, view: ChatView) -> None:
 
 
 class _Panels:
-    def __init__(self, services: Services):
-        self.services, self.store = services, services.store
+    def __init__(self, services: Services, view: ChatView):
+        self.services, self.store, self.view = services, services.store, view
         self._last_deleted: str | None = None
 
     def chat_settings(self, profile_id: str | None, chat_id: str | None):
@@ -110,12 +110,13 @@ class _Panels:
         return gr.update(choices=render.chat_choices(chats)), models_md
 
     @shown_errors
-    def delete_chat(self, profile_id: str, chat_id: str | None):
+    def delete_chat(self, profile_id: str, chat_id: str | None, request: gr.Request = None):
         if not chat_id:
             raise gr.Error("Open a chat first.")
         self.services.chat.stop(chat_id)
         self.store.delete_chat(chat_id)
         self._last_deleted = chat_id
+        self.view.actions.opened(request, profile_id, None)
         gr.Info("Chat deleted. Press “Undo delete” to bring it back.")
         return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=None), []
 
@@ -193,7 +194,7 @@ class _Panels:
                          value=None)
 
     @shown_errors
-    def open_hit(self, hit: str | None):
+    def open_hit(self, hit: str | None, request: gr.Request = None):
         if not hit:
             return gr.update(), gr.update(), gr.update(), gr.update()
         chat_id = hit.split("/", 1)[0]
@@ -201,4 +202,4 @@ class _Panels:
         chats = self.store.list_chats(chat.profile_id)
         return (gr.update(value=chat.profile_id), gr.update(choices=render.chat_choices(chats), value=chat_id),
                 render.chatbot_messages(self.services.chat.messages(chat_id)),
-                {"profile": chat.profile_id, "chat": chat_id})
+                self.view.actions.opened(request, chat.profile_id, chat_id))
