@@ -39,9 +39,17 @@ def main() -> int:
 
     import uvicorn
 
+    from workspace.auth import Gate, load_or_create, needs_login
     from workspace.ui.web import create_web_app
 
-    web_app = create_web_app(services)
+    gate = None
+    if needs_login(settings.server.host):
+        credentials, new_password = load_or_create(settings.data_dir)
+        gate = Gate(credentials)
+        if new_password:  # shown this once; only its hash is kept
+            print(f"\n  LAN login — user: {credentials.username}  password: {new_password}\n"
+                  "  (shown once; delete data/auth.json to make a new one)\n", file=sys.stderr, flush=True)
+    web_app = create_web_app(services, gate)
     logger.info("Serving on http://{}:{}", settings.server.host, settings.server.port)
     try:
         uvicorn.run(web_app, host=settings.server.host, port=settings.server.port, log_level="warning")

@@ -15,8 +15,8 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,7 +89,7 @@ def _summary(runs: list[tuple[float, float, int, str]], pick) -> tuple[float, fl
 
 
 def report(results: dict, args: argparse.Namespace) -> None:
-    (direct_name, direct), (engine_name, served) = results.items()
+    direct, served = results.values()
     print(f"{args.reps} runs each after a warm-up, {args.tokens} tokens max, temperature 0, "
           f"seed {SEED}, num_ctx {NUM_CTX}, {args.threads} threads")
     for name, runs in results.items():

@@ -95,6 +95,8 @@ def start_embedded(settings: Settings, gateway: LLMGateway) -> Backend:
         max_queue=settings.engine.max_queue,
     )
     url = engine.start()
+    # Assemble and verify the starter model now, in the background, so the first chat does not wait.
+    threading.Thread(target=_prepare, args=(engine, STARTER_MODEL), name="prepare-starter", daemon=True).start()
     gateway.default_host = url
     backend = Backend("embedded", url, preferred_model=STARTER_MODEL, engine=engine)
     backend.refresh(gateway)
@@ -106,3 +108,11 @@ def start_embedded(settings: Settings, gateway: LLMGateway) -> Backend:
         )
     logger.info("Using the embedded engine at {} ({})", url, ", ".join(backend.models()) or "no models")
     return backend
+
+
+def _prepare(engine: object, model: str) -> None:
+    try:
+        path = engine.prepare_model(model)
+        logger.info("Starter model ready: {}", path)
+    except Exception as exc:  # the engine reports the same problem when the model is asked for
+        logger.warning("Starter model not prepared: {}", exc)

@@ -6,35 +6,27 @@ Nothing here measures wall-clock time: cancellation is proved by the engine's ow
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import ollama
 import pytest
 
+from tests.engine.helpers import free_port, wait_for
 from workspace.engine import EngineServer
 
 LONG = {"temperature": 0, "seed": 3, "num_predict": 400}
 LONG_PROMPT = [{"role": "user", "content": "Count from 1 to 300, one number per line."}]
 
 
-def _wait_for(condition, what: str, limit_s: float = 120) -> None:
-    deadline = time.monotonic() + limit_s  # a generous bound so a broken engine fails, not hangs
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-
-
 def _read_chunks_then_leave(url: str, model: str, chunks: int) -> None:
     request = {"model": model, "messages": LONG_PROMPT, "options": LONG}
-    with httpx.Client(base_url=url, timeout=300) as client:
-        with client.stream("POST", "/api/chat", json=request) as response:
-            lines = response.iter_lines()
-            for _ in range(chunks):
-                assert '"done":false' in next(lines)
+    with httpx.Client(base_url=url, timeout=300) as client, \
+            client.stream("POST", "/api/chat", json=request) as response:
+        lines = response.iter_lines()
+        for _ in range(chunks):
+            assert '"done":false' in next(lines)
     # leaving both `with` blocks closed the connection mid-stream
 
 
@@ -58,7 +50,7 @@ def test_a_non_streaming_client_that_times_out_stops_the_generation(engine_serve
     request = {"model": starter_model, "messages": LONG_PROMPT, "options": LONG, "stream": False}
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(engine_url + "/api/chat", json=request, timeout=httpx.Timeout(2, connect=5))
-    _wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
+    wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
               "the cancelled generation to be recorded")
     assert engine_server.counters(starter_model).generated_tokens - before.generated_tokens < 400
 
@@ -67,11 +59,11 @@ def test_leaving_during_a_long_prompt_evaluation_stops_it_midway(engine_server, 
     before = engine_server.counters(starter_model)
     prompt = "Summarise this log:\n" + "".join(f"line {i}: service ok, latency {i % 97} ms\n" for i in range(200))
     request = {"model": starter_model, "prompt": prompt, "options": {"num_predict": 8}}
-    with pytest.raises(httpx.ReadTimeout):  # no token arrives while the ~2900-token prompt is evaluated
-        with httpx.stream("POST", engine_url + "/api/generate", json=request,
-                          timeout=httpx.Timeout(1, connect=5)) as response:
-            response.read()
-    _wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
+    # No token arrives while the ~2900-token prompt is evaluated, so the client gives up.
+    with pytest.raises(httpx.ReadTimeout), httpx.stream(
+            "POST", engine_url + "/api/generate", json=request, timeout=httpx.Timeout(1, connect=5)) as response:
+        response.read()
+    wait_for(lambda: engine_server.counters(starter_model).cancelled > before.cancelled,
               "the aborted prompt evaluation to be recorded")
     # Not one token was sampled: the decode of the prompt itself was aborted.
     assert engine_server.counters(starter_model).generated_tokens == before.generated_tokens
@@ -99,18 +91,12 @@ def test_full_queue_is_503_then_served_again(no_queue_engine, starter_model):
         with pytest.raises(ollama.ResponseError) as caught:
             ollama.Client(host=url).generate(starter_model, "Hi", options={"num_predict": 2})
         assert caught.value.status_code == 503
-    _wait_for(lambda: no_queue_engine.counters(starter_model).cancelled == 1, "the first stream to stop")
+    wait_for(lambda: no_queue_engine.counters(starter_model).cancelled == 1, "the first stream to stop")
     assert httpx.post(url + "/api/generate", json=quick, timeout=300).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_module_runs_alone_and_answers(tmp_path):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "workspace.engine", "--port", str(port), "--models-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -121,7 +107,7 @@ def test_module_runs_alone_and_answers(tmp_path):
                 return httpx.get(f"http://127.0.0.1:{port}/api/version", timeout=2).status_code == 200
             except httpx.TransportError:
                 return False
-        _wait_for(answers, "the engine process to answer", limit_s=60)
+        wait_for(answers, "the engine process to answer", limit_s=60)
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.engine.gguf_writer import tiny_model
+from tests.engine.helpers import wait_for
 from workspace.engine import EngineServer
 
 QUICK = {"temperature": 0, "seed": 42, "num_predict": 12}
@@ -152,6 +153,15 @@ def test_load_then_unload(http, engine_server, starter_model):
     unloaded = http.post("/api/chat", json={"model": starter_model, "messages": [], "keep_alive": 0})
     assert unloaded.json()["done_reason"] == "unload" and unloaded.json()["message"]["role"] == "assistant"
     assert http.get("/api/ps").json() == {"models": []}
+
+
+def test_num_ctx_change_reloads_and_keep_alive_expires(http, engine_server, starter_model):
+    loads = engine_server.counters(starter_model).loads
+    request = {"model": starter_model, "prompt": "", "keep_alive": "1s", "options": {"num_ctx": 2048}}
+    assert http.post("/api/generate", json=request).json()["done_reason"] == "load"
+    (item,) = http.get("/api/ps").json()["models"]
+    assert item["context_length"] == 2048 and engine_server.counters(starter_model).loads == loads + 1
+    wait_for(lambda: http.get("/api/ps").json()["models"] == [], "the keep-alive expiry to unload the model")
 
 
 def test_bad_keep_alive_and_think_are_400(http, starter_model):

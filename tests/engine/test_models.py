@@ -13,11 +13,21 @@ from tests.engine.gguf_writer import tiny_model
 from workspace.engine import ModelUnavailable
 from workspace.engine.gguf import GGUFError, human_number, read_gguf, read_gguf_stream
 from workspace.engine.models import (
-    STARTER, ModelRegistry, PackagedModel, assemble_model, find_part_files, is_verified,
-    normalize_name, verify_or_assemble,
+    STARTER,
+    ModelRegistry,
+    PackagedModel,
+    assemble_model,
+    find_part_files,
+    is_verified,
+    normalize_name,
+    verify_or_assemble,
 )
 from workspace.engine.options import (
-    BadRequest, effective_num_ctx, parse_format, parse_keep_alive, parse_options,
+    BadRequest,
+    effective_num_ctx,
+    parse_format,
+    parse_keep_alive,
+    parse_options,
 )
 
 
@@ -130,7 +140,7 @@ def test_a_truncated_or_corrupt_model_file_is_detected_and_rebuilt(tmp_path):
 
 
 def test_a_corrupt_file_without_parts_is_refused_and_removed(tmp_path):
-    parts, whole = _parts(tmp_path)
+    _, whole = _parts(tmp_path)
     dest = tmp_path / "m.gguf"
     dest.write_bytes(b"X" * len(whole))
     with pytest.raises(ModelUnavailable, match="pip install x"):

@@ -8,4 +8,4 @@ package starts nothing and loads nothing.
 from workspace.engine.models import STARTER_MODEL, ModelUnavailable
 from workspace.engine.server import EngineServer
 
-__all__ = ["EngineServer", "STARTER_MODEL", "ModelUnavailable"]
+__all__ = ["STARTER_MODEL", "EngineServer", "ModelUnavailable"]

@@ -13,9 +13,10 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -115,9 +116,10 @@ class Prompter:
             bos_token=model.token_get_text(bos) if bos != -1 else "",
         )
 
-    def tokenize(self, text: str) -> list[int]:
-        # special=True: template markers such as <|im_start|> must become their control tokens.
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    def tokenize(self, text: str, raw: bool = False) -> list[int]:
+        """special=True: template markers such as <|im_start|> become their control tokens. A chat
+        template writes its own BOS; a raw prompt gets one if the model's vocabulary wants it."""
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=raw, special=True)
 
     def chat_tokens(self, messages: list[dict[str, Any]], limit: int) -> list[int]:
         """Prompt tokens for a chat; drops the oldest non-system messages (never the last) to fit."""

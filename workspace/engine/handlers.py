@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from workspace.engine.common import ApiError, BadRequest, ClientGone, ModelLoadFailed
 from workspace.engine.generation import Generation
 from workspace.engine.gguf import GGUFError, GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry, ModelUnavailable, rfc3339
 from workspace.engine.options import (
-    Sampling, check_images, check_unsupported, effective_num_ctx, parse_format,
-    parse_keep_alive, parse_options,
+    Sampling,
+    check_images,
+    check_unsupported,
+    effective_num_ctx,
+    parse_format,
+    parse_keep_alive,
+    parse_options,
 )
 from workspace.engine.runner import LoadedModel, Runner
 
@@ -342,7 +348,7 @@ def _generate_prompt(prompt: str, system: str, raw: bool, context: Any) -> Calla
 
     def tokens(model: LoadedModel) -> list[int]:
         if raw:
-            found = model.prompter.tokenize(prompt)
+            found = model.prompter.tokenize(prompt, raw=True)
         else:
             messages = ([{"role": "system", "content": system}] if system else []) + [
                 {"role": "user", "content": prompt}]

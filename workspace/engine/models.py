@@ -13,11 +13,11 @@ import io
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Callable, Iterable
 
 from workspace.engine.gguf import GGUF_MAGIC, GGUFInfo, read_gguf_stream
 
@@ -79,7 +79,7 @@ def normalize_name(name: str) -> str:
 
 
 def rfc3339(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # --- packaged parts: discovery, assembly, verification -------------------------------------------
@@ -118,7 +118,7 @@ class _ConcatenatedFiles(io.RawIOBase):
             if self._current is None:
                 if not self._paths:
                     return 0
-                self._current = open(self._paths.pop(0), "rb")
+                self._current = open(self._paths.pop(0), "rb")  # noqa: SIM115 - closed when exhausted or in close()
             count = self._current.readinto(buffer)
             if count:
                 return count
@@ -223,10 +223,10 @@ def verify_or_assemble(
     """Return a verified `dest`: trusted by marker, re-hashed if unmarked, rebuilt from parts otherwise."""
     if is_verified(dest, expected_size, expected_sha256):
         return dest
-    if dest.exists() and dest.stat().st_size == expected_size:
-        if sha256_file(dest) == expected_sha256:
-            _write_marker(dest, expected_sha256)
-            return dest
+    # Unmarked (copied in, or the marker was lost): one full hash decides.
+    if dest.exists() and dest.stat().st_size == expected_size and sha256_file(dest) == expected_sha256:
+        _write_marker(dest, expected_sha256)
+        return dest
     # Never load a file that does not match: remove it before anything can open it.
     dest.unlink(missing_ok=True)
     _marker_path(dest).unlink(missing_ok=True)

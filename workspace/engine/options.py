@@ -119,7 +119,10 @@ def parse_format(raw: Any) -> Any:
     """`format`: "json" or a JSON schema object → a LlamaGrammar that constrains sampling."""
     if raw is None or raw == "":
         return None
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar  # the native library loads lazily
+    from llama_cpp.llama_grammar import (  # the native library loads lazily
+        JSON_GBNF,
+        LlamaGrammar,
+    )
     try:
         if raw == "json":
             return LlamaGrammar.from_string(JSON_GBNF, verbose=False)

@@ -12,13 +12,18 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import llama_cpp
 
-from workspace.engine.common import ModelCounters, ModelLoadFailed, RequestAbandoned, ServerBusy
+from workspace.engine.common import (
+    ModelCounters,
+    ModelLoadFailed,
+    RequestAbandoned,
+    ServerBusy,
+)
 from workspace.engine.generation import AbortSwitch, Prompter, TokenText
 from workspace.engine.gguf import GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry

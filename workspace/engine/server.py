@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from workspace.engine.common import (
-    ApiError, BadRequest, ClientGone, ModelCounters, RequestAbandoned, ServerBusy,
+    ApiError,
+    BadRequest,
+    ClientGone,
+    ModelCounters,
+    RequestAbandoned,
+    ServerBusy,
 )
 from workspace.engine.models import ModelRegistry, ModelUnavailable, normalize_name
 
@@ -81,7 +86,7 @@ def _origin_allowed(origin: str) -> bool:
 class _Exchange:
     """One request's response channel, as the endpoints see it (see handlers.Exchange)."""
 
-    def __init__(self, handler: "_Handler"):
+    def __init__(self, handler: _Handler):
         self._handler = handler
         self.streaming = False
         self.gone = False
@@ -120,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Ollama"
     sys_version = ""
     timeout = _IDLE_TIMEOUT_S
-    server: "_EngineHTTPServer"
+    server: _EngineHTTPServer
 
     def setup(self) -> None:
         super().setup()
@@ -174,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path.rstrip("/") or "/"
         body = self._read_body()  # always drain it, or the keep-alive connection is out of sync
+        if body is None:
+            self.close_connection = True  # what is left of the body cannot be skipped safely
+            return self.respond(413, "text/plain; charset=utf-8", b"request body too large or malformed")
         if not self._request_allowed():
             return self.respond(403, "text/plain; charset=utf-8", b"")
         methods = ROUTES.get(path)
@@ -195,16 +203,19 @@ class _Handler(BaseHTTPRequestHandler):
             return _is_local_host(urlsplit(f"//{host}").hostname or "")
         return True
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked_body()
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body; None when it is too large or its framing is broken."""
+        try:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return self._read_chunked_body()
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
         if length > _MAX_BODY:
-            self.close_connection = True
-            return b""
+            return None
         return self.rfile.read(length) if length > 0 else b""
 
-    def _read_chunked_body(self) -> bytes:
+    def _read_chunked_body(self) -> bytes | None:
         parts, total = [], 0
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -214,8 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(parts)
             total += size
             if total > _MAX_BODY:
-                self.close_connection = True
-                return b""
+                return None
             parts.append(self.rfile.read(size))
             self.rfile.readline()
 
@@ -224,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = _parse_body(raw, needs_body=self.command == "POST")
             getattr(self.server.api, endpoint)(exchange, body)
-        except Exception as error:  # every failure becomes an Ollama-style error, never a dropped socket
+        except Exception as error:  # noqa: BLE001 - every failure becomes an Ollama-style error, never a dropped socket
             self._fail(exchange, error)
         finally:
             exchange.end()

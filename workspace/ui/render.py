@@ -7,12 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-STATUS_NOTES = {
-    "stopped": "⏹ *Stopped.*",
-    "streaming": "",
-}
-
-
 def answer_text(content: str, status: str, error: str | None, meta: dict | None = None) -> str:
     """The answer as shown: its text, plus a visible note when it was cut short or lost context."""
     notes = []

@@ -7,16 +7,21 @@ before Gradio is mounted at "/" (routes added afterwards would be shadowed).
 from __future__ import annotations
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from workspace import api
+from workspace.auth import Gate
 from workspace.services import Services
 from workspace.ui import CSS, build_app
 
 
-def create_web_app(services: Services) -> FastAPI:
+def create_web_app(services: Services, gate: Gate | None = None) -> FastAPI:
+    """The whole web app; with a `gate`, the UI asks for a login and /api/ for a Bearer token."""
     app = FastAPI(title="Local AI Workspace", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     api.install_error_handlers(app)
+    if gate is not None:
+        _require_bearer_token(app, gate)
     app.include_router(api.router(services))
     demo = build_app(services)
     demo.queue(default_concurrency_limit=4, max_size=64)
@@ -28,4 +33,15 @@ def create_web_app(services: Services) -> FastAPI:
         allowed_paths=[str(services.settings.data_dir / "tmp")],
         css=CSS,
         show_error=True,
+        auth=gate.check if gate is not None else None,
+        auth_message="Local AI Workspace: the login was printed when the app first started on this network.",
     )
+
+
+def _require_bearer_token(app: FastAPI, gate: Gate) -> None:
+    @app.middleware("http")
+    async def bearer_for_api(request: Request, call_next):
+        if request.url.path.startswith("/api/") and not gate.check_bearer(request.headers.get("authorization")):
+            return JSONResponse({"error": "Log in: send `Authorization: Bearer <password>`."}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)

@@ -1,0 +1,38 @@
+"""What the conversation pane shows for stored and live answers (pure functions, no gradio)."""
+
+from types import SimpleNamespace
+
+from workspace.ui import render
+
+
+def message(role, content, status="ok", error=None, meta=None):
+    return SimpleNamespace(role=role, content=content, status=status, error=error, meta=meta or {})
+
+
+def test_stopped_and_failed_answers_say_so_and_offer_regenerate():
+    shown = render.chatbot_messages([
+        message("user", "q"),
+        message("assistant", "partial", status="stopped"),
+        message("user", "q2"),
+        message("assistant", "", status="failed", error="Ollama is not reachable at x"),
+    ])
+    assert shown[0] == {"role": "user", "content": "q"}
+    assert shown[1]["content"].startswith("partial") and "Stopped" in shown[1]["content"]
+    assert "Ollama is not reachable at x" in shown[3]["content"] and "Regenerate" in shown[3]["content"]
+
+
+def test_left_out_history_is_visible():
+    shown = render.chatbot_messages([message("assistant", "a", meta={"dropped_messages": 4})])
+    assert "4 older message(s) were left out" in shown[0]["content"]
+
+
+def test_a_live_answer_replaces_the_last_assistant_bubble():
+    history = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "…"}]
+    live = render.with_live_answer(history, "Hel", "streaming", None)
+    assert live == [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Hel"}]
+    assert render.with_live_answer(history[:1], "", "streaming", None)[-1]["content"] == "…"
+
+
+def test_pinned_chats_are_marked():
+    chats = [SimpleNamespace(id="a", title="T", pinned=True), SimpleNamespace(id="b", title="", pinned=False)]
+    assert render.chat_choices(chats) == [("📌 T", "a"), ("New chat", "b")]
