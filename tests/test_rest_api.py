@@ -77,10 +77,11 @@ def test_non_streaming_chat_returns_the_stored_answer(api, chat_id):
 
 @pytest.mark.parametrize("method, path, body, status", [
     ("get", "/profiles/../../etc", None, 404),
-    ("get", "/chats/nope", None, 404),
+    ("get", "/chats/nope", None, 400),  # not even an id
+    ("get", "/chats/0123456789abcdef", None, 404),
     ("post", "/profiles", {"name": ""}, 422),
     ("post", "/profiles", {"name": "x", "evil": 1}, 422),
-    ("post", "/chat", {"chat_id": "nope", "message": "hi"}, 404),
+    ("post", "/chat", {"chat_id": "0123456789abcdef", "message": "hi"}, 404),
     ("post", "/chat", {"chat_id": "x"}, 422),
     ("get", "/search", None, 422),
 ])

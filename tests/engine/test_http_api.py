@@ -55,6 +55,14 @@ def test_unknown_route_and_wrong_method_are_plain_text(http):
     assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("text/plain")
 
 
+def test_foreign_host_or_origin_is_refused_like_ollama(http):
+    # DNS rebinding and cross-site browser requests: 403 with an empty body.
+    assert http.get("/api/tags", headers={"Host": "attacker.example"}).status_code == 403
+    refused = http.get("/api/tags", headers={"Origin": "https://attacker.example"})
+    assert refused.status_code == 403 and refused.content == b""
+    assert http.get("/api/tags", headers={"Origin": "http://localhost:7860"}).status_code == 200
+
+
 @pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]"])
 def test_missing_or_bad_body_is_400(http, content):
     response = http.post("/api/chat", content=content)

@@ -122,8 +122,7 @@ class _Exchange:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "Ollama"
-    sys_version = ""
+    server_version = "workspace-engine"
     timeout = _IDLE_TIMEOUT_S
     server: _EngineHTTPServer
 
@@ -136,6 +135,9 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         self.server.track(self.connection, False)
         super().finish()
+
+    def version_string(self) -> str:
+        return self.server_version  # not Python's version: nothing to fingerprint
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
