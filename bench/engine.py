@@ -11,7 +11,6 @@ prompt cache warm after the warm-up run, so time to first token is mostly the ov
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -56,12 +55,12 @@ def engine_stream(client, model: str, tokens: int) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> None:
-    # Same OpenMP setting the engine uses; it must be set before llama.cpp loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from workspace.engine import STARTER_MODEL, EngineServer
+    from workspace.engine.common import prefer_passive_openmp
+
+    prefer_passive_openmp()  # what the engine does, before llama.cpp loads: same runtime for both
     import llama_cpp
     import ollama
-
-    from workspace.engine import STARTER_MODEL, EngineServer
 
     engine = EngineServer(args.models_dir, threads=args.threads)
     path = engine.prepare_model(STARTER_MODEL)

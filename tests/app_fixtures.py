@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import netguard
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_ANSWER_TOKENS = "160"  # long enough that a browser can switch chats mid-answer
 
@@ -52,8 +54,11 @@ def running_app(tmp_path_factory, engine_models_dir):
     }
     for key in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_TEMP_DIR"):
         env.pop(key, None)  # the app must set its own privacy switches
+    guard_log = data_dir / "outbound-attempts.log"
+    env["NETGUARD_LOG"] = str(guard_log)
     log = open(data_dir / "stdout.log", "wb")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "-c", netguard.GUARDED_APP], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, process)
@@ -65,5 +70,7 @@ def running_app(tmp_path_factory, engine_models_dir):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+    attempts = guard_log.read_text() if guard_log.exists() else ""
+    assert not attempts, f"The app process tried to reach beyond loopback:\n{attempts}"
 
 

@@ -7,6 +7,7 @@ every `socket.connect` and `getaddrinfo` in this process (httpx, urllib, gradio_
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -48,6 +49,10 @@ def _check(event: str, args: tuple) -> None:
         message = f"{event} to non-loopback address {host!r}"
         with _lock:
             _violations.append(message)
+            log = os.environ.get("NETGUARD_LOG")  # set for app processes the tests start
+            if log:
+                with open(log, "a", encoding="utf-8") as handle:
+                    handle.write(message + "\n")
         raise PermissionError(f"Blocked by the test network guard: {message}")
 
 
@@ -56,6 +61,13 @@ def install() -> None:
     if not _installed:
         sys.addaudithook(_check)
         _installed = True
+
+
+# Runs `app.py` as __main__ with the guard installed: the privacy check for the real app process.
+GUARDED_APP = (
+    "import runpy, sys; from tests import netguard; netguard.install(); "
+    "sys.argv = ['app.py']; runpy.run_path('app.py', run_name='__main__')"
+)
 
 
 def take_violations() -> list[str]:

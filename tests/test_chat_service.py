@@ -2,10 +2,10 @@
 
 from types import SimpleNamespace
 
+import pytest
+
 from workspace.chat import ChatError, fit_history
 from workspace.store import WorkspaceStore
-
-import pytest
 
 
 def new_chat(services):

@@ -31,3 +31,19 @@ def test_loopback_is_allowed(host):
 @pytest.mark.parametrize("host", ["10.0.0.1", "192.168.1.2", "8.8.8.8", "example.com", "fe80::1"])
 def test_everything_else_is_not(host):
     assert not netguard.is_local(host)
+
+
+def test_guard_in_a_child_process_logs_attempts(tmp_path):
+    """The same guard watches the app processes the tests start; prove it reports from there."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.app_fixtures import ROOT
+
+    log = tmp_path / "attempts.log"
+    code = ("from tests import netguard; netguard.install(); import socket\n"
+            "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\nexcept PermissionError:\n    pass")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "NETGUARD_LOG": str(log)},
+                   check=True, timeout=60)
+    assert "192.0.2.1" in log.read_text()

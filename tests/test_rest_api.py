@@ -98,3 +98,27 @@ def test_hostile_import_is_refused_and_writes_nothing(api, chat_id):
         response = api.post(f"/profiles/{profile_id}/import", content=body)
         assert 400 <= response.status_code < 500 and response.json()["error"]
     assert api.get(f"/profiles/{profile_id}/chats").json() == before
+
+
+def test_backup_downloads_a_zip_that_restores_into_a_new_folder(api, chat_id, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.app_fixtures import ROOT
+    from workspace.store import WorkspaceStore
+
+    api.post("/chat", json={"chat_id": chat_id, "message": "Remember the number 4711."})
+    response = api.get("/backup")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    backup = tmp_path / "backup.zip"
+    backup.write_bytes(response.content)
+
+    target = tmp_path / "restored"
+    done = subprocess.run([sys.executable, "-m", "workspace.restore", str(backup), str(target)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with WorkspaceStore(target) as restored:
+        assert "Remember the number 4711." in [m.content for m in restored.list_messages(chat_id)]
+    again = subprocess.run([sys.executable, "-m", "workspace.restore", str(backup), str(target)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "nothing was overwritten" in again.stderr

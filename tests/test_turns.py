@@ -82,7 +82,8 @@ def test_partial_answers_are_saved_periodically(monkeypatch):
 def test_followers_see_growth_and_the_end():
     gate = threading.Event()
     turn, saved = Turn("c1", "m1", "model"), []
-    worker = threading.Thread(target=run, args=(turn, ScriptedStream([Delta("x"), Delta("y"), Final("stop")], gate), saved))
+    stream = ScriptedStream([Delta("x"), Delta("y"), Final("stop")], gate)
+    worker = threading.Thread(target=run, args=(turn, stream, saved))
     worker.start()
     seen = []
     for snapshot in turn.follow(poll_s=0.05):

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from workspace.chat import ChatBusy, ChatError
@@ -169,6 +169,12 @@ def router(services: Services) -> APIRouter:
         store.get_chat(body.chat_id)
         turn = chat.send(body.chat_id, body.message)
         return _answer(services, body.chat_id, turn.message_id, body.stream)
+
+    @api.get("/backup")
+    def backup() -> FileResponse:
+        """The whole workspace as one zip (restore with `python -m workspace.restore`)."""
+        path = services.make_backup()
+        return FileResponse(path, media_type="application/zip", filename=path.name)
 
     @api.get("/search")
     def search(q: str = Query(min_length=1, max_length=1_000), profile_id: str | None = None,

@@ -6,7 +6,9 @@ backend (probe Ollama, else the embedded engine), so it happens in `app.py` or a
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from workspace.backend import Backend, choose_backend
 from workspace.chat import ChatService
@@ -24,6 +26,14 @@ class Services:
     router: ModelRouter
     store: WorkspaceStore
     chat: ChatService
+
+    def make_backup(self) -> Path:
+        """A fresh zip of the whole workspace in the data folder's temp area (the previous one is replaced)."""
+        folder = self.settings.data_dir / "tmp" / "backups"
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("workspace-*.zip"):
+            old.unlink(missing_ok=True)
+        return self.store.backup_zip(folder / time.strftime("workspace-%Y%m%d-%H%M%S.zip"))
 
     def close(self) -> None:
         self.chat.stop_all()

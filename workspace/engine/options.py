@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workspace.engine.common import BadRequest
+from workspace.engine.common import BadRequest, prefer_passive_openmp
 
 DEFAULT_NUM_CTX = 4096
 MIN_NUM_CTX = 32
@@ -119,6 +119,7 @@ def parse_format(raw: Any) -> Any:
     """`format`: "json" or a JSON schema object → a LlamaGrammar that constrains sampling."""
     if raw is None or raw == "":
         return None
+    prefer_passive_openmp()
     from llama_cpp.llama_grammar import (  # the native library loads lazily
         JSON_GBNF,
         LlamaGrammar,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import select
 import socket
 import socketserver
@@ -28,6 +27,7 @@ from workspace.engine.common import (
     ModelCounters,
     RequestAbandoned,
     ServerBusy,
+    prefer_passive_openmp,
 )
 from workspace.engine.models import ModelRegistry, ModelUnavailable, normalize_name
 
@@ -316,13 +316,6 @@ class _EngineHTTPServer(ThreadingHTTPServer):
                 pass
 
 
-def _prefer_passive_openmp() -> None:
-    """llama.cpp's OpenMP workers spin while they wait. On a machine shared with the app, a browser
-    and test runs, spinning threads starve each other: measured 3-5x slower generation on 2 busy
-    cores. Passive waiting costs little when idle. libgomp reads this once, when llama.cpp loads."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 class EngineServer:
     """The embedded Ollama-compatible engine: `start()` serves on a daemon thread, `stop()` ends it."""
 
@@ -349,7 +342,7 @@ class EngineServer:
         if self._http is not None:
             return self.url
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        _prefer_passive_openmp()
+        prefer_passive_openmp()
         from workspace.engine.handlers import OllamaApi
         from workspace.engine.runner import Runner
 
@@ -394,5 +387,6 @@ class EngineServer:
         """Assemble and verify a packaged model now (else it happens on first use)."""
         entry = self.registry.find(name)
         if entry is None:
-            raise ModelUnavailable(self.registry.missing_reason(name) or f"model '{name}' not found")
+            reason = self.registry.missing_reason(name) or "no such model"
+            raise ModelUnavailable(f"model '{name}' is not available: {reason}")
         return self.registry.ensure_file(entry)

@@ -7,7 +7,6 @@ server-side turn; the events here only follow it, so switching chats or reloadin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import gradio as gr
 

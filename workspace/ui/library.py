@@ -53,6 +53,11 @@ def build(services: Services, view: ChatView) -> None:
         save_profile = gr.Button("Save profile")
         confirm = gr.Checkbox(label="Yes, delete this profile and all its chats")
         delete_profile = gr.Button("Delete profile", variant="stop")
+    with gr.Accordion("Backup", open=False):
+        gr.Markdown("One zip of every profile and chat. Restore it into a new folder with "
+                    "`python -m workspace.restore BACKUP.zip NEW_FOLDER` — it never overwrites existing data.")
+        backup = gr.Button("Make a backup")
+        backup_out = gr.File(label="Backup", interactive=False)
 
     chat_fields = [title, pinned, move_to, *chat_overrides.values()]
     profile_fields = [name, description, system_prompt, *profile_overrides.values()]
@@ -70,6 +75,7 @@ def build(services: Services, view: ChatView) -> None:
     create.click(panels.create_profile, [new_name], [view.profile, new_name], **private)
     save_profile.click(panels.save_profile, [view.profile, *profile_fields], [view.profile, view.models], **private)
     delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
+    backup.click(panels.backup, None, [backup_out], **private)
     query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
     hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered], **private)
 
@@ -182,6 +188,10 @@ class _Panels:
         self.store.delete_profile(profile_id)
         profiles = self.store.list_profiles()
         return gr.update(choices=[(p.name, p.id) for p in profiles], value=profiles[0].id), False
+
+    @shown_errors
+    def backup(self) -> str:
+        return str(self.services.make_backup())
 
     @shown_errors
     def search(self, query: str, everywhere: bool, profile_id: str):

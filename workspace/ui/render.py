@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+
 def answer_text(content: str, status: str, error: str | None, meta: dict | None = None) -> str:
     """The answer as shown: its text, plus a visible note when it was cut short or lost context."""
     notes = []
@@ -27,8 +28,8 @@ def chatbot_messages(messages: Iterable[Any]) -> list[dict[str, str]]:
         if message.role == "user":
             shown.append({"role": "user", "content": message.content})
         elif message.role == "assistant":
-            meta = getattr(message, "meta", None) or {}
-            shown.append({"role": "assistant", "content": answer_text(message.content, message.status, message.error, meta)})
+            text = answer_text(message.content, message.status, message.error, getattr(message, "meta", None))
+            shown.append({"role": "assistant", "content": text})
     return shown
 
 
