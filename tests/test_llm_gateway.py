@@ -5,6 +5,7 @@ starter model for the errors a live server gives.
 """
 
 import socket
+import time
 
 import pytest
 
@@ -67,3 +68,19 @@ def test_model_info_reports_context_length_and_is_cached(engine_url, starter_mod
     assert "completion" in info.capabilities
     assert gateway.model_info(starter_model) is info
     assert starter_model in gateway.list_models()
+
+
+def test_closing_a_stream_closes_the_http_response_and_stops_the_compute(engine_server, starter_model):
+    gateway = LLMGateway(engine_server.url)
+    before = engine_server.counters(starter_model)
+    stream = gateway.chat_stream(starter_model, [{"role": "user", "content": "Count to 500."}],
+                                 options={"num_predict": 1000, "temperature": 0})
+    assert isinstance(next(stream), Delta)
+    stream.close()
+    # The engine notices the closed connection and records the generation as cancelled.
+    deadline = time.monotonic() + 60
+    while engine_server.counters(starter_model).cancelled == before.cancelled:
+        assert time.monotonic() < deadline, "the engine kept generating for a closed stream"
+        time.sleep(0.05)
+    after = engine_server.counters(starter_model)
+    assert after.generated_tokens - before.generated_tokens < 1000
