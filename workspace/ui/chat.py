@@ -15,6 +15,9 @@ from workspace.ui import render
 from workspace.ui.errors import shown_errors
 
 
+MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
+
+
 @dataclass
 class ChatView:
     """The components other parts of the UI wire into."""
@@ -101,7 +104,10 @@ class _Actions:
     def opened(self, request: gr.Request | None, profile_id: str, chat_id: str | None) -> dict:
         """Record the chat a session now shows; returns the value the browser remembers."""
         if request is not None and request.session_hash:
+            self._open_chat.pop(request.session_hash, None)  # re-insert: the dict stays oldest-first
             self._open_chat[request.session_hash] = chat_id or ""
+            if len(self._open_chat) > MAX_SESSIONS:
+                self._open_chat.pop(next(iter(self._open_chat)))
         return {"profile": profile_id, "chat": chat_id or ""}
 
     def restore(self, remembered: dict | None, request: gr.Request = None):
