@@ -26,7 +26,7 @@ def engine_models_dir(tmp_path_factory) -> Path:
     try:
         EngineServer(models_dir).prepare_model(STARTER_MODEL)
     except ModelUnavailable:
-        pass  # `starter_model` skips, with the reason
+        pass  # `starter_model` fails, with the reason
     yield models_dir
     shutil.rmtree(models_dir, ignore_errors=True)  # half a gigabyte per session otherwise
 

@@ -159,5 +159,5 @@ def test_a_missing_packaged_model_is_absent_with_the_pip_command(tmp_path):
 def test_starter_parts_are_found_through_package_metadata():
     parts = find_part_files(STARTER.packages)
     if parts is None:
-        pytest.skip(f"starter packages not installed: {STARTER.pip_command}")
+        pytest.fail(f"starter packages not installed: {STARTER.pip_command}")
     assert len(parts) == 6 and sum(p.stat().st_size for p in parts) == STARTER.size

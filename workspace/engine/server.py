@@ -14,6 +14,7 @@ import logging
 import select
 import socket
 import socketserver
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -300,6 +301,15 @@ class _EngineHTTPServer(ThreadingHTTPServer):
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) we neither need nor want.
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that vanished mid-request is normal (Stop, a closed tab); anything else is logged.
+        The default prints a traceback to stderr for both."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("client %s left: %r", client_address, error)
+        else:
+            log.exception("request from %s failed", client_address)
 
     def track(self, connection: socket.socket, alive: bool) -> None:
         with self._connections_lock:

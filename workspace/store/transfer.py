@@ -200,7 +200,8 @@ def _checked_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, li
                                "nothing was restored.")
         total += info.file_size
         if info.file_size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
-            raise InvalidInput(f"The backup member {info.filename[:80]!r} is larger than allowed; nothing was restored.")
+            raise InvalidInput(
+                f"The backup member {info.filename[:80]!r} is larger than allowed; nothing was restored.")
         seen.add(info.filename)
         members.append((info, parts))
     if INDEX_FILE not in seen:

@@ -265,7 +265,8 @@ class WorkspaceStore:
 
         def accept(chat_id: str) -> bool:
             meta = self._chats.get(chat_id)
-            return meta is not None and meta.deleted_at is None and (profile_id is None or meta.profile_id == profile_id)
+            in_scope = profile_id is None or (meta is not None and meta.profile_id == profile_id)
+            return meta is not None and meta.deleted_at is None and in_scope
 
         for attempt in (1, 2):
             with self._lock:

@@ -14,7 +14,6 @@ from workspace.services import Services
 from workspace.ui import render
 from workspace.ui.errors import shown_errors
 
-
 MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
 
 
