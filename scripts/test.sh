@@ -13,4 +13,5 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 
 python -m pip install -q -r requirements-dev.txt
+python -m ruff check .
 exec python -m pytest "$@"
