@@ -13,6 +13,8 @@ from workspace.ui import api_endpoints, chat, library, render
 CSS = """
 #chat-list { max-height: 60vh; overflow-y: auto; }
 #chat-list label { width: 100%; }
+/* The Chatbot's own Clear only blanks the pane, the stored chat stays: misleading, so hidden. */
+#conversation button[aria-label="Clear"] { display: none; }
 """
 
 COMING = {
