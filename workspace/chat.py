@@ -125,10 +125,11 @@ class ChatService:
 
     def messages(self, chat_id: str) -> list[Any]:
         """The chat's messages; an answer left 'streaming' by a previous run is marked stopped."""
-        messages = self.store.list_messages(chat_id)
-        if messages and messages[-1].status == "streaming" and self.running(chat_id) is None:
-            last = messages[-1]
-            messages[-1] = self.store.update_message(chat_id, last.id, status="stopped", error=INTERRUPTED)
+        with self._lock:  # a turn being started holds it between storing its answer and registering
+            messages = self.store.list_messages(chat_id)
+            if messages and messages[-1].status == "streaming" and self.running(chat_id) is None:
+                last = messages[-1]
+                messages[-1] = self.store.update_message(chat_id, last.id, status="stopped", error=INTERRUPTED)
         return messages
 
     # -- internals ----------------------------------------------------------------------------------
