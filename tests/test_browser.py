@@ -91,6 +91,15 @@ def test_profile_chat_stream_switch_and_reload(page):
         "t => document.querySelector('#conversation').innerText.includes(t)", arg=first_title[:30])
     assert wait_for_stable_answer(page) == answer_before_reload
     assert page.get_by_role("combobox", name="Profile").first.input_value() == "Browser profile"
+
+    # Search finds the message and opens its chat at it, from the other (empty) chat.
+    page.locator("#chat-list label").filter(has_not_text=first_title).first.click()
+    open_accordion(page, "search-panel")
+    page.locator("#search-box textarea, #search-box input").first.fill("BANK account")
+    page.locator("#search-box textarea, #search-box input").first.press("Enter")
+    page.locator("#search-results label").first.click()
+    page.wait_for_selector("#conversation .message-row.search-hit")
+    assert first_title in page.locator("#conversation").inner_text()
     assert page.locator("#chat-list input:checked").count() == 1
 
 

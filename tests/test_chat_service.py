@@ -128,3 +128,15 @@ def test_fit_history_keeps_system_prompt_and_newest_turns():
 def test_fit_history_always_keeps_the_last_message_even_if_huge():
     fitted = fit_history("", [msg("user", "x" * 100_000)], budget_tokens=100)
     assert len(fitted.messages) == 1 and fitted.dropped == 0
+
+
+def test_older_turns_are_left_out_to_fit_the_context_and_the_answer_says_so(make_services):
+    services = make_services(num_ctx=512, reply_reserve=128)
+    chat_id = new_chat(services)
+    for n in range(6):  # a history far beyond a 512-token window
+        services.store.append_message(chat_id, "user", f"Question {n}: " + "lorem ipsum " * 60)
+        services.store.append_message(chat_id, "assistant", f"Answer {n}: " + "dolor sit " * 60)
+    services.chat.send(chat_id, "Summarise in one word.")
+    answer = finish(services, chat_id)[-1]
+    assert answer.status == "ok" and answer.meta["dropped_messages"] >= 10
+    assert answer.meta["num_ctx"] == 512

@@ -36,3 +36,9 @@ def test_a_live_answer_replaces_the_last_assistant_bubble():
 def test_pinned_chats_are_marked():
     chats = [SimpleNamespace(id="a", title="T", pinned=True), SimpleNamespace(id="b", title="", pinned=False)]
     assert render.chat_choices(chats) == [("📌 T", "a"), ("New chat", "b")]
+
+
+def test_row_of_counts_only_shown_bubbles():
+    messages = [SimpleNamespace(id="s", role="system"), SimpleNamespace(id="u", role="user"),
+                SimpleNamespace(id="a", role="assistant")]
+    assert render.row_of(messages, "a") == 1 and render.row_of(messages, "missing") == 0

@@ -15,6 +15,7 @@ CSS = """
 #chat-list label { width: 100%; }
 /* The Chatbot's own Clear only blanks the pane, the stored chat stays: misleading, so hidden. */
 #conversation button[aria-label="Clear"] { display: none; }
+#conversation .message-row.search-hit { outline: 2px solid var(--color-accent); border-radius: 8px; }
 """
 
 COMING = {

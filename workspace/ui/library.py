@@ -15,16 +15,28 @@ from workspace.ui.chat import ChatView
 from workspace.ui.errors import shown_errors
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# After a search hit opens its chat: bring that message into view and mark it for a moment.
+SCROLL_TO_ROW = """(row) => {
+  setTimeout(() => {
+    const el = document.querySelectorAll('#conversation .message-row')[row];
+    if (!el) return;
+    el.scrollIntoView({block: 'center'});
+    el.classList.add('search-hit');
+    setTimeout(() => el.classList.remove('search-hit'), 4000);
+  }, 400);
+  return [];
+}"""
 
 
 def build(services: Services, view: ChatView) -> None:
     panels = _Panels(services, view)
     model_choices = [""] + services.backend.models()
-    with gr.Accordion("Search all messages", open=False):
+    with gr.Accordion("Search all messages", open=False, elem_id="search-panel"):
         with gr.Row():
             query = gr.Textbox(placeholder="Words to find…", show_label=False, scale=4, elem_id="search-box")
             everywhere = gr.Checkbox(label="All profiles", value=True, scale=1)
         hits = gr.Radio(label="Results", choices=[], elem_id="search-results")
+        hit_row = gr.Number(visible=False)
     with gr.Accordion("This chat", open=False):
         with gr.Row():
             title = gr.Textbox(label="Title", scale=3)
@@ -77,7 +89,8 @@ def build(services: Services, view: ChatView) -> None:
     delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
     backup.click(panels.backup, None, [backup_out], **private)
     query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
-    hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered], **private)
+    hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered, hit_row],
+               **private).then(None, [hit_row], None, js=SCROLL_TO_ROW, **private)
 
 
 class _Panels:
@@ -206,10 +219,11 @@ class _Panels:
     @shown_errors
     def open_hit(self, hit: str | None, request: gr.Request = None):
         if not hit:
-            return gr.update(), gr.update(), gr.update(), gr.update()
-        chat_id = hit.split("/", 1)[0]
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        chat_id, message_id = hit.split("/", 1)
         chat = self.store.get_chat(chat_id)
         chats = self.store.list_chats(chat.profile_id)
+        messages = self.services.chat.messages(chat_id)
         return (gr.update(value=chat.profile_id), gr.update(choices=render.chat_choices(chats), value=chat_id),
-                render.chatbot_messages(self.services.chat.messages(chat_id)),
-                self.view.actions.opened(request, chat.profile_id, chat_id))
+                render.chatbot_messages(messages), self.view.actions.opened(request, chat.profile_id, chat_id),
+                render.row_of(messages, message_id))

@@ -33,6 +33,12 @@ def chatbot_messages(messages: Iterable[Any]) -> list[dict[str, str]]:
     return shown
 
 
+def row_of(messages: Sequence[Any], message_id: str) -> int:
+    """The position of a message among the bubbles `chatbot_messages` shows (0 when not shown)."""
+    shown = [m.id for m in messages if m.role in ("user", "assistant")]
+    return shown.index(message_id) if message_id in shown else 0
+
+
 def with_live_answer(history: list[dict[str, str]], text: str, status: str, error: str | None) -> list[dict[str, str]]:
     """Replace the last (assistant) bubble with the live state of a running turn."""
     live = {"role": "assistant", "content": answer_text(text, status, error)}
