@@ -27,6 +27,13 @@ class Services:
     store: WorkspaceStore
     chat: ChatService
 
+    def profiles(self) -> list:
+        """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
+        profiles = self.store.list_profiles()
+        if not profiles:
+            profiles = [self.store.create_profile("Personal", description="Rename it, or add a profile per project.")]
+        return profiles
+
     def make_backup(self) -> Path:
         """A fresh zip of the whole workspace in the data folder's temp area (the previous one is replaced)."""
         folder = self.settings.data_dir / "tmp" / "backups"
@@ -51,7 +58,7 @@ def build_services(settings: Settings) -> Services:
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
     store = WorkspaceStore(settings.data_dir)
-    if not store.list_profiles():  # first start: somewhere to chat right away
-        store.create_profile("Personal", description="Created on first start; rename it or add others.")
     chat = ChatService(store, gateway, router, settings.chat)
-    return Services(settings, gateway, backend, router, store, chat)
+    services = Services(settings, gateway, backend, router, store, chat)
+    services.profiles()  # first start: somewhere to chat right away
+    return services

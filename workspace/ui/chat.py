@@ -112,7 +112,7 @@ class _Actions:
     def restore(self, remembered: dict | None, request: gr.Request = None):
         """On page load: reopen the browser's last profile and chat (or the newest)."""
         remembered = remembered or {}
-        profiles = self.store.list_profiles()
+        profiles = self.services.profiles()
         profile_ids = [p.id for p in profiles]
         profile_id = remembered.get("profile") if remembered.get("profile") in profile_ids else profile_ids[0]
         chats = self.store.list_chats(profile_id)
