@@ -96,7 +96,7 @@ def build(services: Services, view: ChatView) -> None:
 class _Panels:
     def __init__(self, services: Services, view: ChatView):
         self.services, self.store, self.view = services, services.store, view
-        self._last_deleted: str | None = None
+        self._last_deleted: dict[str, str] = {}  # per browser session: what "Undo delete" brings back
 
     def chat_settings(self, profile_id: str | None, chat_id: str | None):
         profiles = [(p.name, p.id) for p in self.store.list_profiles()]
@@ -134,17 +134,17 @@ class _Panels:
             raise gr.Error("Open a chat first.")
         self.services.chat.stop(chat_id)
         self.store.delete_chat(chat_id)
-        self._last_deleted = chat_id
+        self._last_deleted[_session(request)] = chat_id
         self.view.actions.opened(request, profile_id, None)
         gr.Info("Chat deleted. Press “Undo delete” to bring it back.")
         return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=None), []
 
     @shown_errors
-    def undo_delete(self, profile_id: str):
-        if not self._last_deleted:
+    def undo_delete(self, profile_id: str, request: gr.Request = None):
+        chat_id = self._last_deleted.pop(_session(request), None)
+        if chat_id is None:
             raise gr.Error("There is no deleted chat to bring back.")
-        self.store.restore_chat(self._last_deleted)
-        chat_id, self._last_deleted = self._last_deleted, None
+        self.store.restore_chat(chat_id)
         return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
 
     @shown_errors
@@ -227,3 +227,7 @@ class _Panels:
         return (gr.update(value=chat.profile_id), gr.update(choices=render.chat_choices(chats), value=chat_id),
                 render.chatbot_messages(messages), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
+
+
+def _session(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or ""

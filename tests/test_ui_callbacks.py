@@ -1,0 +1,36 @@
+"""UI callbacks called as plain functions on real services: delete with undo, per browser session."""
+
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from workspace.ui import chat as chat_ui
+from workspace.ui import library
+
+
+@pytest.fixture
+def panels(services):
+    with gr.Blocks():
+        view = chat_ui.build(services)
+    return library._Panels(services, view)
+
+
+def test_delete_then_undo_brings_the_chat_back_for_that_session_only(services, panels):
+    profile = services.profiles()[0]
+    chat = services.store.create_chat(profile.id, title="Keep me")
+    me, other = SimpleNamespace(session_hash="me"), SimpleNamespace(session_hash="other")
+    panels.delete_chat(profile.id, chat.id, me)
+    assert chat.id not in [c.id for c in services.store.list_chats(profile.id)]
+    with pytest.raises(gr.Error, match="no deleted chat"):
+        panels.undo_delete(profile.id, other)
+    update = panels.undo_delete(profile.id, me)
+    assert update["value"] == chat.id and chat.id in [c.id for c in services.store.list_chats(profile.id)]
+
+
+def test_deleting_a_profile_needs_the_confirmation(services, panels):
+    extra = services.store.create_profile("Client B")
+    with pytest.raises(gr.Error, match="confirmation"):
+        panels.delete_profile(extra.id, False)
+    panels.delete_profile(extra.id, True)
+    assert extra.id not in [p.id for p in services.store.list_profiles()]
