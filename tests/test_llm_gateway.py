@@ -68,6 +68,7 @@ def test_model_info_reports_context_length_and_is_cached(engine_url, starter_mod
     assert "completion" in info.capabilities
     assert gateway.model_info(starter_model) is info
     assert starter_model in gateway.list_models()
+    assert info in gateway.catalog()  # the list with capabilities reuses the cached details
 
 
 def test_closing_a_stream_closes_the_http_response_and_stops_the_compute(engine_server, starter_model):

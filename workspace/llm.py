@@ -146,6 +146,10 @@ class LLMGateway:
         with _translated(host, None):
             return [entry.model for entry in self._client(host).list().models if entry.model]
 
+    def catalog(self, host: str | None = None) -> list[ModelInfo]:
+        """Every model at `host` with its capabilities and context length (details cached per model)."""
+        return [self.model_info(name, host) for name in self.list_models(host)]
+
     def model_info(self, model: str, host: str | None = None) -> ModelInfo:
         """Capabilities and context length from `/api/show`, cached per host and model."""
         host = host or self.default_host
