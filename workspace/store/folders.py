@@ -16,9 +16,10 @@ from pathlib import Path
 
 from loguru import logger
 
+from workspace.durable import fsync_dir
 from workspace.store.chatfile import CHATS_DIR, create_chat_file
 from workspace.store.records import Message
-from workspace.store.storage import disk_error, fsync_dir
+from workspace.store.storage import disk_error
 
 PENDING_DIR = "pending"
 SNAPSHOT_PREFIX = ".backup-"

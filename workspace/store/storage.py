@@ -25,6 +25,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
+from workspace.durable import fsync_dir
 from workspace.store.errors import CorruptData, StorageFull, StorageIOError
 
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -45,17 +46,6 @@ def decode(raw: bytes, where: str | os.PathLike = "file") -> dict[str, Any]:
     if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
         raise CorruptData(f"{where} does not hold a store document; restore it from a backup.")
     return data
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new entry in `folder` durable (POSIX; Windows has no directory fsync)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def disk_error(exc: OSError, path: Path) -> Exception:

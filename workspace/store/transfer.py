@@ -21,13 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from workspace.durable import fsync_dir
 from workspace.store.chatfile import CHATS_DIR
 from workspace.store.errors import InvalidInput, SchemaTooNew, TargetNotEmpty
 from workspace.store.ids import check_file_name, is_id, new_id
 from workspace.store.indexfile import INDEX_FILE
 from workspace.store.migrations import current_version
 from workspace.store.records import ChatMeta, Message, Profile, preview_of, validated
-from workspace.store.storage import disk_error, fsync_dir
+from workspace.store.storage import disk_error
 
 EXPORT_KIND = "local-ai-workspace.chat"
 BACKUP_KIND = "local-ai-workspace.backup"
