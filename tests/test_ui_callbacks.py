@@ -34,3 +34,13 @@ def test_deleting_a_profile_needs_the_confirmation(services, panels):
         panels.delete_profile(extra.id, False)
     panels.delete_profile(extra.id, True)
     assert extra.id not in [p.id for p in services.store.list_profiles()]
+
+
+def test_saving_the_profile_shows_the_open_chats_effective_models(services, panels):
+    profile = services.profiles()[0]
+    chat = services.store.create_chat(profile.id, model_overrides={"coder": "chat-coder"})
+    blank = [""] * 7  # one dropdown per role, in Role order
+    _, table = panels.save_profile(profile.id, chat.id, "Personal", "", "", "profile-coder", *blank[1:])
+    coder_row = next(line for line in table.splitlines() if line.startswith("| coder |"))
+    assert "| chat" in coder_row and "'chat-coder'" in coder_row  # the chat override still wins
+    assert "profile-coder" not in table

@@ -7,6 +7,7 @@ server-side turn; the events here only follow it, so switching chats or reloadin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -119,11 +120,11 @@ class _Actions:
         chat_ids = [c.id for c in chats]
         chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
         return (
-            gr.update(choices=[(p.name, p.id) for p in profiles], value=profile_id),
+            gr.update(choices=render.profile_choices(profiles), value=profile_id),
             gr.update(choices=render.chat_choices(chats), value=chat_id),
             self._history(chat_id),
             self.opened(request, profile_id, chat_id),
-            self._models(profile_id, chat_id),
+            self.models_for(profile_id, chat_id),
         )
 
     @shown_errors
@@ -134,7 +135,7 @@ class _Actions:
             self.services.chat.edit_last(chat_id, text)
         else:
             self.services.chat.send(chat_id, text)
-        chats = gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
+        chats = self.chats_update(profile_id, value=chat_id)
         return "", self._history(chat_id), chats, self.opened(request, profile_id, chat_id), False
 
     @shown_errors
@@ -175,31 +176,35 @@ class _Actions:
 
     @shown_errors
     def open_chat(self, profile_id: str, chat_id: str | None, request: gr.Request = None):
-        return self._history(chat_id), self.opened(request, profile_id, chat_id), self._models(profile_id, chat_id)
+        return self._history(chat_id), self.opened(request, profile_id, chat_id), self.models_for(profile_id, chat_id)
 
     @shown_errors
     def open_profile(self, profile_id: str, request: gr.Request = None):
         chats = self.store.list_chats(profile_id)
         chat_id = chats[0].id if chats else None
         return (gr.update(choices=render.chat_choices(chats), value=chat_id), self._history(chat_id),
-                self.opened(request, profile_id, chat_id), self._models(profile_id, chat_id))
+                self.opened(request, profile_id, chat_id), self.models_for(profile_id, chat_id))
 
     @shown_errors
     def new_chat(self, profile_id: str, request: gr.Request = None):
         chat = self.store.create_chat(profile_id)
-        return (gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat.id), [],
-                self.opened(request, profile_id, chat.id), self._models(profile_id, chat.id))
+        return (self.chats_update(profile_id, value=chat.id), [],
+                self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
 
     def chat_list(self, profile_id: str, chat_id: str | None, query: str):
         if not profile_id:
             return gr.update()
-        chats = self.store.list_chats(profile_id, query=query or "")
-        return gr.update(choices=render.chat_choices(chats), value=chat_id)
+        return self.chats_update(profile_id, query=query or "", value=chat_id)
+
+    def chats_update(self, profile_id: str, *, query: str = "", **selection: Any) -> dict:
+        """The chat list of a profile, fresh from the store; `value=` selects a chat."""
+        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id, query=query)), **selection)
 
     def _history(self, chat_id: str | None) -> list[dict[str, str]]:
         return render.chatbot_messages(self.services.chat.messages(chat_id)) if chat_id else []
 
-    def _models(self, profile_id: str | None, chat_id: str | None) -> str:
+    def models_for(self, profile_id: str | None, chat_id: str | None) -> str:
+        """The per-role table for the open chat: what runs, and from which level it comes."""
         profile = self.store.get_profile(profile_id) if profile_id else None
         chat = self.store.get_chat(chat_id) if chat_id else None
         effective = self.services.router.all_roles(profile and profile.model_overrides, chat and chat.model_overrides)

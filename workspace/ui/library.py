@@ -85,7 +85,8 @@ def build(services: Services, view: ChatView) -> None:
     export_json.click(panels.export, [view.chats, gr.State("json")], [export_out], **private)
     import_file.upload(panels.import_chat, [view.profile, import_file], [view.chats], **private)
     create.click(panels.create_profile, [new_name], [view.profile, new_name], **private)
-    save_profile.click(panels.save_profile, [view.profile, *profile_fields], [view.profile, view.models], **private)
+    save_profile.click(panels.save_profile, [view.profile, view.chats, *profile_fields], [view.profile, view.models],
+                       **private)
     delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
     backup.click(panels.backup, None, [backup_out], **private)
     query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
@@ -99,7 +100,7 @@ class _Panels:
         self._last_deleted: dict[str, str] = {}  # per browser session: what "Undo delete" brings back
 
     def chat_settings(self, profile_id: str | None, chat_id: str | None):
-        profiles = [(p.name, p.id) for p in self.store.list_profiles()]
+        profiles = render.profile_choices(self.store.list_profiles())
         if not chat_id:
             return ["", False, gr.update(choices=profiles, value=profile_id), *([""] * len(Role))]
         chat = self.store.get_chat(chat_id)
@@ -117,16 +118,11 @@ class _Panels:
     def save_chat(self, profile_id: str, chat_id: str | None, title: str, pinned: bool, move_to: str, *models: str):
         if not chat_id:
             raise gr.Error("Open a chat first.")
-        overrides = {role.value: (model or "").strip() for role, model in zip(Role, models) if (model or "").strip()}
-        self.store.update_chat(chat_id, title=title.strip() or None, pinned=pinned, model_overrides=overrides)
+        self.store.update_chat(chat_id, title=title.strip() or None, pinned=pinned, model_overrides=_overrides(models))
         if move_to and move_to != profile_id:
             self.store.move_chat(chat_id, move_to)
             gr.Info("Chat moved.")
-        chats = self.store.list_chats(profile_id)
-        profile = self.store.get_profile(profile_id)
-        chat = self.store.get_chat(chat_id)
-        models_md = render.models_table(self.services.router.all_roles(profile.model_overrides, chat.model_overrides))
-        return gr.update(choices=render.chat_choices(chats)), models_md
+        return self.view.actions.chats_update(profile_id), self.view.actions.models_for(profile_id, chat_id)
 
     @shown_errors
     def delete_chat(self, profile_id: str, chat_id: str | None, request: gr.Request = None):
@@ -137,7 +133,7 @@ class _Panels:
         self._last_deleted[_session(request)] = chat_id
         self.view.actions.opened(request, profile_id, None)
         gr.Info("Chat deleted. Press “Undo delete” to bring it back.")
-        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=None), []
+        return self.view.actions.chats_update(profile_id, value=None), []
 
     @shown_errors
     def undo_delete(self, profile_id: str, request: gr.Request = None):
@@ -145,7 +141,7 @@ class _Panels:
         if chat_id is None:
             raise gr.Error("There is no deleted chat to bring back.")
         self.store.restore_chat(chat_id)
-        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat_id)
+        return self.view.actions.chats_update(profile_id, value=chat_id)
 
     @shown_errors
     def export(self, chat_id: str | None, kind: str) -> str:
@@ -174,23 +170,22 @@ class _Panels:
             raise gr.Error(f"That file is not a chat export (JSON): {exc}") from exc
         chat = self.store.import_chat_json(profile_id, data)
         gr.Info(f"Imported “{chat.title}”.")
-        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id)), value=chat.id)
+        return self.view.actions.chats_update(profile_id, value=chat.id)
 
     @shown_errors
     def create_profile(self, name: str):
         if not (name or "").strip():
             raise gr.Error("Give the new profile a name.")
         profile = self.store.create_profile(name.strip())
-        return gr.update(choices=[(p.name, p.id) for p in self.store.list_profiles()], value=profile.id), ""
+        return gr.update(choices=render.profile_choices(self.store.list_profiles()), value=profile.id), ""
 
     @shown_errors
-    def save_profile(self, profile_id: str, name: str, description: str, system_prompt: str, *models: str):
-        overrides = {role.value: (model or "").strip() for role, model in zip(Role, models) if (model or "").strip()}
-        profile = self.store.update_profile(profile_id, name=name.strip() or None, description=description,
-                                            system_prompt=system_prompt, model_overrides=overrides)
-        choices = [(p.name, p.id) for p in self.store.list_profiles()]
-        return gr.update(choices=choices, value=profile_id), render.models_table(
-            self.services.router.all_roles(profile.model_overrides))
+    def save_profile(self, profile_id: str, chat_id: str | None, name: str, description: str, system_prompt: str,
+                     *models: str):
+        self.store.update_profile(profile_id, name=name.strip() or None, description=description,
+                                  system_prompt=system_prompt, model_overrides=_overrides(models))
+        return (gr.update(choices=render.profile_choices(self.store.list_profiles()), value=profile_id),
+                self.view.actions.models_for(profile_id, chat_id))
 
     @shown_errors
     def delete_profile(self, profile_id: str, confirmed: bool):
@@ -200,7 +195,7 @@ class _Panels:
             raise gr.Error("This is the only profile; create another one before deleting it.")
         self.store.delete_profile(profile_id)
         profiles = self.store.list_profiles()
-        return gr.update(choices=[(p.name, p.id) for p in profiles], value=profiles[0].id), False
+        return gr.update(choices=render.profile_choices(profiles), value=profiles[0].id), False
 
     @shown_errors
     def backup(self) -> str:
@@ -222,12 +217,16 @@ class _Panels:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
         chat_id, message_id = hit.split("/", 1)
         chat = self.store.get_chat(chat_id)
-        chats = self.store.list_chats(chat.profile_id)
         messages = self.services.chat.messages(chat_id)
-        return (gr.update(value=chat.profile_id), gr.update(choices=render.chat_choices(chats), value=chat_id),
+        return (gr.update(value=chat.profile_id), self.view.actions.chats_update(chat.profile_id, value=chat_id),
                 render.chatbot_messages(messages), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
 
 
 def _session(request: gr.Request | None) -> str:
     return (request.session_hash if request is not None else None) or ""
+
+
+def _overrides(models: tuple[str, ...]) -> dict[str, str]:
+    """Per-role override dropdowns (in `Role` order) → the non-blank ones, by role name."""
+    return {role.value: model.strip() for role, model in zip(Role, models) if (model or "").strip()}

@@ -55,6 +55,10 @@ def chat_choices(chats: Sequence[Any]) -> list[tuple[str, str]]:
     return [(chat_label(chat), chat.id) for chat in chats]
 
 
+def profile_choices(profiles: Sequence[Any]) -> list[tuple[str, str]]:
+    return [(profile.name, profile.id) for profile in profiles]
+
+
 def models_table(effective: Sequence[Any]) -> str:
     rows = ["| role | model | from |", "|---|---|---|"]
     for item in effective:
