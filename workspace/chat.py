@@ -8,12 +8,15 @@ nothing. One running turn per chat.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from loguru import logger
 
+from workspace.history import RunHistory, turn_record
 from workspace.llm import LLMError, LLMGateway
+from workspace.pipeline.prompts import STUDY_LEVELS, STUDY_SYSTEM
 from workspace.routing import ModelRouter
 from workspace.settings import ChatSettings, Role
 from workspace.turns import Turn, TurnResult, run_turn
@@ -41,6 +44,16 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 3 + 4
 
 
+def system_prompt_for(kind: str, profile_prompt: str, history: Sequence[Any]) -> str:
+    """A study session adds the tutor's prompt at the level of its latest question to the profile's own."""
+    if kind != "study":
+        return profile_prompt
+    asked = next((m.meta.get("level") for m in reversed(history) if m.role == "user" and m.meta.get("level")), None)
+    level = asked if asked in STUDY_LEVELS else "intermediate"
+    tutor = STUDY_SYSTEM.format(level=level, level_hint=STUDY_LEVELS[level])
+    return "\n\n".join(part for part in (profile_prompt, tutor) if part)
+
+
 def fit_history(system_prompt: str, history: Sequence[Any], budget_tokens: int) -> FittedHistory:
     """Keep the system prompt and the newest messages that fit `budget_tokens`; the last one always."""
     kept: list[dict[str, str]] = []
@@ -59,18 +72,20 @@ def fit_history(system_prompt: str, history: Sequence[Any], budget_tokens: int) 
 
 
 class ChatService:
-    def __init__(self, store: Any, gateway: LLMGateway, router: ModelRouter, settings: ChatSettings):
+    def __init__(self, store: Any, gateway: LLMGateway, router: ModelRouter, settings: ChatSettings,
+                 history: RunHistory | None = None):
         self.store, self.gateway, self.router, self.settings = store, gateway, router, settings
+        self.history = history
         self._turns: dict[str, Turn] = {}
         self._lock = threading.Lock()
 
     # -- starting turns ------------------------------------------------------------------------
-    def send(self, chat_id: str, text: str) -> Turn:
-        """Store the user's message (durably), then start the answer."""
+    def send(self, chat_id: str, text: str, meta: dict | None = None) -> Turn:
+        """Store the user's message (durably), then start the answer. `meta`: small facts kept with it."""
         text = self._checked_text(text)
         with self._lock:
             self._ensure_idle(chat_id)
-            self.store.append_message(chat_id, "user", text)
+            self.store.append_message(chat_id, "user", text, meta=meta or {})
             self._auto_title(chat_id, text)
             return self._start_turn(chat_id)
 
@@ -141,6 +156,10 @@ class ChatService:
                             f"{self.settings.max_message_chars:,}).")
         return text
 
+    def ensure_idle(self, chat_id: str) -> None:
+        """Raise ChatBusy while the chat is answering (a pipeline run saving into it checks too)."""
+        self._ensure_idle(chat_id)
+
     def _ensure_idle(self, chat_id: str) -> None:
         if self.running(chat_id):
             raise ChatBusy("This chat is still answering: wait for it or press Stop.")
@@ -148,9 +167,11 @@ class ChatService:
     def _start_turn(self, chat_id: str) -> Turn:
         chat = self.store.get_chat(chat_id)
         profile = self.store.get_profile(chat.profile_id)
-        chosen = self.router.effective(Role.CHAT, profile.model_overrides, chat.model_overrides)
+        history = self.store.list_messages(chat_id)
+        role = Role.STUDY if chat.kind == "study" else Role.CHAT
+        chosen = self.router.effective(role, profile.model_overrides, chat.model_overrides)
         num_ctx = self._num_ctx(chosen.model, chosen.host)
-        fitted = fit_history(profile.system_prompt, self.store.list_messages(chat_id),
+        fitted = fit_history(system_prompt_for(chat.kind, profile.system_prompt, history), history,
                              num_ctx - self.settings.reply_reserve)
         answer = self.store.append_message(
             chat_id, "assistant", "", model=chosen.model, backend=self.router.backend.kind,
@@ -165,8 +186,12 @@ class ChatService:
             return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
                                             host=chosen.host)
 
+        started_at = time.time()
+
         def save(result: TurnResult) -> None:
             self._save(chat_id, answer.id, result)
+            if result.status != "streaming" and self.history is not None:
+                self.history.write(turn_record(chat, answer.id, chosen, started_at, result))
 
         threading.Thread(target=run_turn, args=(turn, stream, save), name=f"turn-{chat_id}", daemon=True).start()
         return turn

@@ -12,10 +12,14 @@ from pathlib import Path
 
 from workspace.backend import Backend, choose_backend
 from workspace.chat import ChatService
+from workspace.history import RunHistory
 from workspace.llm import LLMGateway
+from workspace.pipeline.sandbox import Sandbox, SandboxLimits
+from workspace.pipeline.service import PipelineService
 from workspace.routing import ModelRouter
-from workspace.settings import Settings
+from workspace.settings import PipelineSettings, Settings
 from workspace.store import WorkspaceStore
+from workspace.study import StudyService
 
 
 @dataclass
@@ -26,6 +30,9 @@ class Services:
     router: ModelRouter
     store: WorkspaceStore
     chat: ChatService
+    history: RunHistory
+    pipeline: PipelineService
+    study: StudyService
 
     def profiles(self) -> list:
         """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
@@ -43,10 +50,12 @@ class Services:
         return self.store.backup_zip(folder / time.strftime("workspace-%Y%m%d-%H%M%S.zip"))
 
     def close(self) -> None:
+        self.pipeline.stop_all()
         self.chat.stop_all()
         self.gateway.close()
         self.backend.close()
         self.store.close()
+        self.history.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -58,7 +67,17 @@ def build_services(settings: Settings) -> Services:
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
     store = WorkspaceStore(settings.data_dir)
-    chat = ChatService(store, gateway, router, settings.chat)
-    services = Services(settings, gateway, backend, router, store, chat)
+    history = RunHistory(settings.data_dir / "logs", rotation=settings.history.rotation,
+                         retention=settings.history.retention)
+    chat = ChatService(store, gateway, router, settings.chat, history)
+    sandbox = make_sandbox(settings.pipeline)
+    pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
+    services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
     services.profiles()  # first start: somewhere to chat right away
     return services
+
+
+def make_sandbox(settings: PipelineSettings) -> Sandbox:
+    limits = SandboxLimits(wall_s=settings.sandbox_wall_s, cpu_s=settings.sandbox_cpu_s,
+                           memory_mb=settings.sandbox_memory_mb)
+    return Sandbox(limits, use_bwrap={"auto": None, "bubblewrap": True, "rlimits": False}[settings.sandbox])

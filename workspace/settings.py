@@ -89,6 +89,34 @@ class ChatSettings(BaseModel):
     max_message_chars: int = Field(default=100_000, ge=1)
 
 
+class PipelineSettings(BaseModel):
+    """The code pipeline: how many drafts, when to escalate, how long generated code may run."""
+
+    model_config = {"extra": "forbid"}
+
+    drafts: int = Field(default=3, ge=1, le=8)  # the first greedy, the others sampled
+    temperature: float = Field(default=0.8, ge=0, le=2)  # of the sampled drafts
+    confidence_threshold: int = Field(default=70, ge=0, le=100)  # below it, escalate (a profile may override)
+    max_rounds: int = Field(default=2, ge=0, le=5)  # escalation rounds at most
+    judge_retries: int = Field(default=2, ge=0, le=5)  # re-asks when the judge's JSON does not parse
+    num_ctx: int = Field(default=4096, ge=512)
+    num_predict: int = Field(default=768, ge=16)  # longest draft in tokens
+    max_task_chars: int = Field(default=20_000, ge=1)
+    sandbox_wall_s: float = Field(default=10.0, gt=0, le=300)
+    sandbox_cpu_s: int = Field(default=5, ge=1, le=300)
+    sandbox_memory_mb: int = Field(default=512, ge=64)
+    sandbox: Literal["auto", "bubblewrap", "rlimits"] = "auto"  # auto: bubblewrap when it is installed
+
+
+class HistorySettings(BaseModel):
+    """The run history under <data_dir>/logs/runs*.jsonl."""
+
+    model_config = {"extra": "forbid"}
+
+    rotation: str = "10 MB"
+    retention: int = Field(default=20, ge=1)  # files kept
+
+
 class ServerSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -124,6 +152,8 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    history: HistorySettings = HistorySettings()
     server: ServerSettings = ServerSettings()
     logging: LoggingSettings = LoggingSettings()
 

@@ -47,26 +47,27 @@ def test_v0_documents_open_and_are_upgraded(data_dir):
 def test_migrations_run_in_order_and_only_once(monkeypatch, data_dir):
     seen = []
 
-    def m002_add_flag(doc, kind):
+    def next_add_flag(doc, kind):
         seen.append(kind)
         if kind == "chat":
             for message in doc["messages"].values():
                 message["meta"] = {**message.get("meta", {}), "migrated": True}
         return doc
 
-    with WorkspaceStore(data_dir) as store:  # written at version 1
+    written_at = migrations.current_version()
+    with WorkspaceStore(data_dir) as store:
         p = store.create_profile("P")
         c = store.create_chat(p.id)
         store.append_message(c.id, "user", "before v2")
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_add_flag])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, next_add_flag])
     with WorkspaceStore(data_dir) as store:
         assert store.list_messages(c.id)[0].meta == {"migrated": True}
     assert sorted(seen) == ["chat", "index"]
     with WorkspaceStore(data_dir) as store:
         store.list_messages(c.id)
-    assert sorted(seen) == ["chat", "index"]  # already at version 2: not migrated again
+    assert sorted(seen) == ["chat", "index"]  # already at the new version: not migrated again
     doc = json.loads((data_dir / "chats" / c.id / "chat.json").read_text())
-    assert doc["_meta"]["schema"]["schema_version"] == 2
+    assert doc["_meta"]["schema"]["schema_version"] == written_at + 1
 
 
 def test_future_index_is_refused_and_left_untouched(data_dir):

@@ -58,8 +58,19 @@ def _m001_adopt_unversioned(doc: Doc, kind: str) -> Doc:
     return {"messages": messages, "_meta": {"chat": {"updated_at": last}}}
 
 
+def _m002_chat_kind_and_threshold(doc: Doc, kind: str) -> Doc:
+    """v1 → v2: chats get a kind ("chat" | "study"); profiles may override the pipeline's confidence threshold."""
+    if kind != "index":
+        return doc
+    chats = {k: {"kind": "chat", **v} for k, v in doc.get("chats", {}).items() if isinstance(v, dict)}
+    profiles = {k: {"confidence_threshold": None, **v} for k, v in doc.get("profiles", {}).items()
+                if isinstance(v, dict)}
+    return {**doc, "chats": chats, "profiles": profiles}
+
+
 MIGRATIONS: list[Migration] = [
     _m001_adopt_unversioned,
+    _m002_chat_kind_and_threshold,
 ]
 
 

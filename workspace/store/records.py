@@ -35,6 +35,7 @@ PREVIEW_CHARS = 120
 
 Role = Literal["system", "user", "assistant"]
 Status = Literal["ok", "streaming", "stopped", "failed"]
+ChatKind = Literal["chat", "study"]
 # The same rule as ids.check_id, checked inside pydantic-core (fast when loading 5,000 chats at start).
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 FileName = Annotated[str, AfterValidator(lambda v: check_file_name(v))]
@@ -57,6 +58,8 @@ class Profile(Record):
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] = ""
     system_prompt: Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] = ""
     model_overrides: Overrides = {}
+    # The code pipeline's escalation threshold for this profile; None = the global setting.
+    confidence_threshold: Annotated[int, Field(ge=0, le=100)] | None = None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -65,6 +68,7 @@ class ChatMeta(Record):
     id: Id
     profile_id: Id
     title: Annotated[str, Field(max_length=MAX_TITLE_CHARS)] = "New chat"
+    kind: ChatKind = "chat"  # "study": a study-tutor session, answered by the STUDY model
     pinned: StrictBool = False
     model_overrides: Overrides = {}
     created_at: Timestamp

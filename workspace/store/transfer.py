@@ -112,6 +112,7 @@ def parse_chat_json(data: Any) -> tuple[dict[str, Any], list[Message]]:
     last = max((m.updated_at for m in messages), default=0.0)
     updated = chat.get("updated_at", created)
     fields = {"title": chat.get("title") or "Imported chat", "pinned": chat.get("pinned", False),
+              "kind": chat.get("kind", "chat"),
               "model_overrides": chat.get("model_overrides", {}), "created_at": created,
               "updated_at": max(updated, last) if isinstance(updated, (int, float)) else updated,
               "preview": next((preview_of(m.content) for m in reversed(messages) if m.content.strip()), "")}

@@ -122,10 +122,14 @@ class WorkspaceStore:
             return sorted(self._profiles.values(), key=lambda p: (p.created_at, p.id))
 
     def update_profile(self, profile_id: str, *, name: str | None = None, description: str | None = None,
-                       system_prompt: str | None = None, model_overrides: dict[str, str] | None = None) -> Profile:
+                       system_prompt: str | None = None, model_overrides: dict[str, str] | None = None,
+                       confidence_threshold: int | None | object = ...) -> Profile:
+        """Change the given fields; `confidence_threshold=None` clears the profile's threshold (… leaves it)."""
         with self._lock:
             changes = given_fields(name=None if name is None else clean_text(name, "A profile needs a name."),
                              description=description, system_prompt=system_prompt, model_overrides=model_overrides)
+            if confidence_threshold is not ...:
+                changes["confidence_threshold"] = confidence_threshold
             old = self.get_profile(profile_id)
             profile = validated(Profile, {**old.model_dump(), **changes, "updated_at": time.time()})
             self._save_index(profiles=[profile])
@@ -142,13 +146,13 @@ class WorkspaceStore:
 
     # -- chats ----------------------------------------------------------------------------------
     def create_chat(self, profile_id: str, title: str = "New chat", *,
-                    model_overrides: dict[str, str] | None = None) -> ChatMeta:
+                    model_overrides: dict[str, str] | None = None, kind: str = "chat") -> ChatMeta:
         with self._lock:
             self.get_profile(profile_id)
             chat_id, now = self._fresh_id(self._chats), time.time()
             meta = validated(ChatMeta, {"id": chat_id, "profile_id": profile_id,
                                         "title": clean_text(title, "A chat title cannot be empty."),
-                                        "model_overrides": model_overrides or {},
+                                        "kind": kind, "model_overrides": model_overrides or {},
                                         "created_at": now, "updated_at": now})
             return self._add_chat(meta, [])
 
@@ -159,13 +163,15 @@ class WorkspaceStore:
                 raise NotFound("This chat does not exist (it may have been deleted); reload the list.")
             return meta
 
-    def list_chats(self, profile_id: str, *, query: str = "", include_deleted: bool = False) -> list[ChatMeta]:
-        """A profile's chats, pinned first then newest first; `query` keeps titles holding every word."""
+    def list_chats(self, profile_id: str, *, query: str = "", include_deleted: bool = False,
+                   kind: str | None = None) -> list[ChatMeta]:
+        """A profile's chats, pinned first then newest first; `query` keeps titles holding every word;
+        `kind` keeps one kind ("chat" or "study")."""
         words = query.casefold().split()
         with self._lock:
             check_id(profile_id, "profile id")
             chats = [c for c in self._chats.values() if c.profile_id == profile_id
-                     and (include_deleted or c.deleted_at is None)
+                     and (include_deleted or c.deleted_at is None) and (kind is None or c.kind == kind)
                      and all(word in c.title.casefold() for word in words)]
         chats.sort(key=lambda c: (not c.pinned, -c.updated_at, c.id))
         return chats

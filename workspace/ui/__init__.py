@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from workspace.services import Services
-from workspace.ui import api_endpoints, chat, library, render
+from workspace.ui import api_endpoints, chat, code, library, render, study
 
 CSS = """
 #chat-list { max-height: 60vh; overflow-y: auto; }
@@ -19,9 +19,6 @@ CSS = """
 """
 
 COMING = {
-    "Code": "The code pipeline (coder → reviewer → judge → escalation to a stronger model) comes next. "
-            "Nothing here yet.",
-    "Study": "The study tutor (long-form explanations with the STUDY model, streamed) is coming. Nothing here yet.",
     "Dashboard": "The dashboard of pipeline runs (from the rotating logs) is coming. Nothing here yet.",
 }
 
@@ -43,10 +40,16 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Tab("Chat", id="chat"):
                 view = chat.build(services)
                 library.build(services, view)
+            with gr.Tab("Code", id="code"):
+                code_tab = code.build(services)
+            with gr.Tab("Study", id="study"):
+                study_tab = study.build(services)
             for name, text in COMING.items():
                 with gr.Tab(name, id=name.lower()):
                     gr.Markdown(f"**{name}** — {text}")
         with gr.Accordion("Models per role", open=False):
             gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
         view.wire_page_load(demo)
+        code_tab.wire_page_load(demo)
+        study_tab.wire_page_load(demo)
     return demo

@@ -74,9 +74,31 @@ def register(services: Services) -> None:
         """Import a chat exported as JSON into a profile; returns the new chat."""
         return store.import_chat_json(profile_id, export).model_dump()
 
+    @shown_errors
+    def code(task: str, language: str = "python", profile_id: str = "", chat_id: str = "") -> Iterator[dict]:
+        """Run the code pipeline on `task`; streams {"run_id", "done": false, "event"} items, then
+        {"run_id", "done": true, "result"} (the same result object as REST `POST /api/code`)."""
+        run = services.pipeline.start(task, language or "python", profile_id or None, chat_id or None)
+        for event in run.follow():
+            if event["event"] == "done":
+                yield {"run_id": run.run_id, "done": True, "result": event["result"]}
+            elif event["event"] == "stage":
+                yield {"run_id": run.run_id, "done": False, "event": event}
+
+    @shown_errors
+    def study(topic: str, level: str = "intermediate", profile_id: str = "", chat_id: str = "") -> Iterator[dict]:
+        """Ask the study tutor (a new session, or a follow-up in `chat_id`); streams {"chat_id", "text",
+        "status"} with the explanation so far."""
+        session, turn = services.study.ask(topic, level, profile_id or None, chat_id or None)
+        for snapshot in turn.follow():
+            if snapshot.status == "failed":
+                raise gr.Error(snapshot.error or "The answer failed.")
+            yield {"chat_id": session, "text": snapshot.text, "status": snapshot.status}
+
     for fn, name in [
         (send_message, "chat"), (regenerate, "regenerate"), (stop, "stop"), (list_profiles, "profiles"),
         (create_profile, "create_profile"), (list_chats, "chats"), (create_chat, "create_chat"),
         (messages, "messages"), (search, "search"), (export_chat, "export_chat"), (import_chat, "import_chat"),
+        (code, "code"), (study, "study"),
     ]:
         gr.api(fn, api_name=name, concurrency_limit=None)

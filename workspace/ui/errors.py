@@ -11,9 +11,10 @@ from loguru import logger
 
 from workspace.chat import ChatError
 from workspace.llm import LLMError
+from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError)
 
 
 def shown_errors(fn: Callable) -> Callable:

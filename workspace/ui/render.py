@@ -48,7 +48,8 @@ def with_live_answer(history: list[dict[str, str]], text: str, status: str, erro
 
 
 def chat_label(chat: Any) -> str:
-    return ("📌 " if chat.pinned else "") + (chat.title or "New chat")
+    study = "Study · " if getattr(chat, "kind", "chat") == "study" else ""
+    return ("📌 " if chat.pinned else "") + study + (chat.title or "New chat")
 
 
 def chat_choices(chats: Sequence[Any]) -> list[tuple[str, str]]:

@@ -1,0 +1,184 @@
+"""Pipeline logic with a scripted model (no HTTP): skipping, escalation, rounds, best kept, judge retries,
+conflicts, cancel, the override rule, non-Python languages. Code runs for real, in the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+from tests.pipeline.scripted import fenced, system_of
+
+ADD_TASK = "Write `add(a, b)` that returns the sum of a and b.\n>>> add(2, 3)\n5\n"
+RIGHT = "def add(a, b):\n    return a + b"
+WRONG = "def add(a, b):\n    return a - b"
+TESTS = "assert add(1, 1) == 2\nassert add(-1, 1) == 0\nassert add(0, 0) == 0\nassert add(10, 5) == 15"
+
+
+def stage_of(messages) -> str:
+    system = system_of(messages)
+    for marker, stage in (("unit tests", "tests"), ("code reviewer", "reviewer"), ("You judge", "judge"),
+                          ("strongest", "escalation"), ("expert", "coder")):
+        if marker in system:
+            return stage
+    raise AssertionError(f"unknown stage: {system[:80]}")
+
+
+def script_of(**answers):
+    """A script answering each stage from `answers` (a string, or a function of the call number)."""
+    counts: dict[str, int] = {}
+
+    def script(model, messages, options, format):
+        stage = stage_of(messages)
+        counts[stage] = counts.get(stage, 0) + 1
+        answer = answers.get(stage, "")
+        return answer(counts[stage]) if callable(answer) else answer
+    return script
+
+
+def judge_json(score: int, leans: str = "unsure") -> str:
+    return json.dumps({"score": score, "issues": ["looked at it"], "leans": leans})
+
+
+def run(scripted, task=ADD_TASK, language="python", **kwargs):
+    profile = scripted.store.create_profile("P")
+    pipeline_run = scripted.pipeline.start(task, language, profile.id, **kwargs)
+    assert pipeline_run.finished.wait(120)
+    return pipeline_run.result
+
+
+def labels(result, status=None) -> list[str]:
+    return [s["label"] for s in result["stages"] if status is None or s["status"] == status]
+
+
+def test_a_first_draft_that_passes_the_examples_settles_the_run(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(RIGHT)))
+    result = run(scripted)
+    assert result["outcome"] == "passed" and result["final_code"] == RIGHT
+    assert len(scripted.gateway.calls) == 1  # the greedy draft only
+    skipped = {s["stage"]: s["note"] for s in result["stages"] if s["status"] == "skipped"}
+    assert set(skipped) == {"coder", "tests", "reviewer", "judge"}
+    assert all("examples" in note for note in skipped.values())
+
+
+def test_the_best_candidate_is_chosen_by_running_it(make_scripted):
+    drafts = {1: WRONG, 2: RIGHT, 3: RIGHT}
+    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n]), tests=fenced(TESTS)))
+    result = run(scripted)
+    assert result["final_code"] == RIGHT and result["final_candidate"] in ("coder #2", "coder #3")
+    checks = {c["name"]: c for c in result["verdict"]["checks"]}
+    assert checks["examples from the task"]["passed"] == 1
+    assert checks["agreement between candidates"]["passed"] == 2
+    assert result["outcome"] == "passed" and "reviewer" not in labels(result, "done")
+
+
+def test_low_confidence_escalates_and_the_round_limit_holds(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=2)
+    result = run(scripted)
+    assert [e["round"] for e in result["escalations"]] == [1, 2]
+    assert all("below the threshold" in e["reason"] for e in result["escalations"])
+    assert labels(result, "done").count("escalation 1") == 1 and "escalation 3" not in labels(result)
+    assert result["outcome"] == "failed" and result["verdict"]["confidence"] < 70
+
+
+def test_escalation_that_fixes_the_code_is_kept(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(20), escalation=fenced(RIGHT)))
+    result = run(scripted)
+    assert result["final_code"] == RIGHT and result["final_candidate"] == "escalation 1"
+    assert result["escalations"][0]["kept"] and len(result["escalations"]) == 1  # fixed: no second round
+    assert result["outcome"] == "passed"
+
+
+def test_a_worse_escalation_never_replaces_a_better_answer(make_scripted):
+    half = "def add(a, b):\n    return a + b if a > 5 else 0"  # right for some inputs only
+    scripted = make_scripted(script_of(coder=fenced(half), tests=fenced(TESTS), reviewer=fenced(half),
+                                       judge=judge_json(5), escalation="```python\ndef add(a, b) return\n```"),
+                             drafts=1)
+    result = run(scripted)
+    assert result["escalations"] and not any(e["kept"] for e in result["escalations"])
+    assert result["final_code"] == half
+
+
+def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge="not json at all", escalation=fenced(WRONG)),
+                             judge_retries=2, max_rounds=0)
+    result = run(scripted)
+    judge_calls = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "judge"]
+    assert len(judge_calls) == 3  # the first try and two retries, each told what was wrong
+    assert "could not be read" in judge_calls[-1]["messages"][-1]["content"]
+    assert result["verdict"]["judge_score"] is None and "checks alone" in result["verdict"]["basis"]
+    assert [s["status"] for s in result["stages"] if s["stage"] == "judge"] == ["failed"]
+
+
+def test_a_judge_that_recovers_on_retry_is_used(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=lambda n: "{oops" if n == 1 else judge_json(33)), max_rounds=0)
+    result = run(scripted)
+    assert result["verdict"]["judge_score"] == 33
+
+
+def test_a_conflict_between_coder_and_reviewer_escalates(make_scripted):
+    coder = "def add(a, b):\n    return a + b if b > 3 else b"  # wrong for small b
+    scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced("assert add(1, -1) == 0\n" + TESTS),
+                                       reviewer=fenced(RIGHT), judge=judge_json(95, "reviewer"),
+                                       escalation=fenced(RIGHT)), drafts=2)
+    result = run(scripted)
+    assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
+    assert result["final_code"] == RIGHT
+
+
+def test_cancel_stops_the_run_and_its_model_calls(make_scripted):
+    holder = {}
+
+    def script(model, messages, options, format):
+        if stage_of(messages) == "tests":
+            holder["run"].cancel()  # the user presses Cancel while the test writer answers
+        return fenced(TESTS if stage_of(messages) == "tests" else WRONG)
+    scripted = make_scripted(script, drafts=1)
+    profile = scripted.store.create_profile("P")
+    holder["run"] = pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id)
+    assert pipeline_run.finished.wait(60)
+    assert pipeline_run.result["outcome"] == "cancelled"
+    assert {stage_of(c["messages"]) for c in scripted.gateway.calls} <= {"coder", "tests"}
+    assert scripted.gateway.closed_streams == len(scripted.gateway.calls)  # every stream was closed
+
+
+def test_stage_models_follow_chat_over_profile_over_global(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1, drafts=1)
+    profile = scripted.store.create_profile("P", model_overrides=None)
+    scripted.store.update_profile(profile.id, model_overrides={"reviewer": "s-other", "judge": "s-other"})
+    chat = scripted.store.create_chat(profile.id, model_overrides={"judge": "s-coder"})
+    pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id, chat.id)
+    assert pipeline_run.finished.wait(60)
+    by_stage = {s["stage"]: s for s in pipeline_run.result["stages"] if s["status"] == "done"}
+    assert (by_stage["coder"]["model_used"], by_stage["coder"]["level"]) == ("s-coder", "global")
+    assert (by_stage["reviewer"]["model_used"], by_stage["reviewer"]["level"]) == ("s-other", "profile")
+    assert (by_stage["judge"]["model_used"], by_stage["judge"]["level"]) == ("s-coder", "chat")
+    assert (by_stage["escalation"]["model_used"], by_stage["escalation"]["level"]) == ("s-escalation", "global")
+    assert {c["model"] for c in scripted.gateway.calls} == {"s-coder", "s-other", "s-escalation"}
+
+
+def test_the_escalation_trail_says_when_it_is_the_coders_own_model(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
+    profile = scripted.store.create_profile("P", model_overrides={"escalation": "s-coder"})
+    pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id)
+    assert pipeline_run.finished.wait(60)
+    assert pipeline_run.result["escalations"][0]["same_as_coder"] is True
+    escalation = next(s for s in pipeline_run.result["stages"] if s["stage"] == "escalation")
+    assert "coder's model" in escalation["note"]
+
+
+def test_other_languages_get_a_syntax_check_or_say_the_models_decided(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced("echo hi", "bash"), reviewer=fenced("echo hi", "bash"),
+                                       judge=judge_json(90)))
+    result = run(scripted, task="Print hi in bash.", language="bash")
+    assert result["verdict"]["checks"][0] == {"name": "parses", "passed": 1, "total": 1,
+                                              "detail": "syntax checked with bash"}
+    assert result["outcome"] == "unverified" and result["verdict"]["judge_score"] == 90
+    broken = make_scripted(script_of(coder=fenced("if then fi (", "bash"), reviewer=fenced("if then fi (", "bash"),
+                                     judge=judge_json(90), escalation=fenced("if then fi (", "bash")), max_rounds=1)
+    result = run(broken, task="Print hi in bash.", language="bash")
+    assert result["verdict"]["confidence"] == 0 and result["verdict"]["checks"][0]["passed"] == 0

@@ -1,0 +1,282 @@
+"""The code pipeline's orchestrator: coder drafts → checks → reviewer → judge → escalation, as a cascade.
+
+The cheapest signals come first and settle what they can (S*, arXiv 2502.14382; the cascade of
+arXiv 2405.15842): the greedy draft is run on the task's own examples, and when it passes them all
+the costlier stages are skipped (the trail says so). Otherwise more drafts are sampled while a test
+writer proposes inputs, every candidate runs on the same inputs, and candidates are ranked by the
+examples they pass, then by how many others agree with their outputs, then by the pipeline's own
+asserts. The reviewer improves the best one, the judge scores it, and a low confidence or a
+coder/reviewer conflict escalates, a bounded number of rounds, never ending on a worse candidate.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from workspace.pipeline.checks import CandidateCheck, Probes, check_python, check_syntax, clusters, differences
+from workspace.pipeline.codetext import entry_name, extract_examples
+from workspace.pipeline.context import RunContext
+from workspace.pipeline.findings import conflicts_text, describe
+from workspace.pipeline.sandbox import Sandbox
+from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
+from workspace.pipeline.verdict import Signals, Verdict, confidence
+from workspace.routing import EffectiveModel
+
+SIGNALS = frozenset({"examples", "agreement", "tests", "reviewer", "judge", "escalation", "early_stop"})
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    drafts: int = 3
+    confidence_threshold: int = 70
+    max_rounds: int = 2
+    budget: Budget = Budget()
+    signals: frozenset[str] = SIGNALS  # the benchmark turns each off to see what it earns
+
+
+@dataclass(frozen=True)
+class RoleModels:
+    coder: EffectiveModel
+    reviewer: EffectiveModel
+    judge: EffectiveModel
+    escalation: EffectiveModel
+
+
+@dataclass
+class PipelineOutcome:
+    final: Candidate
+    verdict: Verdict
+    outcome: str  # passed | unverified | failed
+    entry: str | None
+    escalations: list[dict] = field(default_factory=list)
+    candidates: list[dict] = field(default_factory=list)
+
+
+class CodePipeline:
+    def __init__(self, sandbox: Sandbox, config: PipelineConfig = PipelineConfig()):
+        self.sandbox, self.config = sandbox, config
+
+    def run(self, ctx: RunContext, task: str, language: str, models: RoleModels) -> PipelineOutcome:
+        return _Run(self, ctx, task, language, models).execute()
+
+
+class _Run:
+    """The state of one run; its methods are the steps of the cascade."""
+
+    def __init__(self, pipeline: CodePipeline, ctx: RunContext, task: str, language: str, models: RoleModels):
+        self.sandbox, self.config, self.ctx = pipeline.sandbox, pipeline.config, ctx
+        self.task, self.language, self.models = task, language, models
+        self.on = self.config.signals
+        self.python = language == "python"
+        self.entry = entry_name(task) if self.python else None
+        examples = tuple(extract_examples(task, self.entry)) if "examples" in self.on else ()
+        self.probes = Probes(examples=examples, inputs=tuple(e.call for e in examples))
+        self.candidates: list[Candidate] = []
+        self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
+        self.conflicts: list[dict] = []
+        self.notes: list[str] = []
+
+    def execute(self) -> PipelineOutcome:
+        first = self._draft(1)
+        self._check([first])
+        settled = "early_stop" in self.on and first.check.passes_all_examples()
+        if settled:
+            reason = f"the first draft passes all {len(self.probes.examples)} examples from the task"
+            for stage in ("coder", "tests", "reviewer"):
+                self.ctx.skip(stage, stage, reason)
+        else:
+            self._widen()
+            settled = self._settled()
+            if "reviewer" in self.on and not settled:
+                self._review()
+            elif "reviewer" in self.on:
+                self.ctx.skip("reviewer", "reviewer", "the checks settle it: " + self._settled_reason())
+        best, verdict = self._judge(self._best(), settled)
+        best, verdict, escalations = self._escalate(best, verdict)
+        return PipelineOutcome(best, verdict, self._outcome(best, verdict), self.entry, escalations,
+                               [self._summary(c) for c in self.candidates])
+
+    # -- candidates ------------------------------------------------------------------------------------
+    def _draft(self, index: int) -> Candidate:
+        candidate = Coder().draft(self.ctx, self.models.coder, self.task, self.language, index, self.config.budget)
+        self.candidates.append(candidate)
+        return candidate
+
+    def _widen(self) -> None:
+        """More drafts (sampled) while the test writer proposes inputs; then every candidate runs on them."""
+        extra = range(2, self.config.drafts + 1) if self.python else range(0)
+        with ThreadPoolExecutor(max_workers=max(1, len(extra) + 1)) as pool:
+            drafts = [pool.submit(self._draft, index) for index in extra]
+            tests = pool.submit(self._write_tests) if self.python and self._wants_tests() else None
+            for future in drafts:
+                future.result()
+            written = tests.result() if tests else Probes()
+        if not self.python or not (self._wants_tests() or extra):
+            return
+        self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
+                             tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
+        self._check(self.candidates)
+
+    def _wants_tests(self) -> bool:
+        return bool({"tests", "agreement"} & self.on)
+
+    def _write_tests(self) -> Probes:
+        return TestWriter().write(self.ctx, self.models.coder, self.task, self.entry, self.config.budget)
+
+    def _check(self, candidates: list[Candidate]) -> None:
+        self.ctx.check_cancel()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(self._run_checks, [c.code for c in candidates]))
+        for candidate, result in zip(candidates, results):
+            candidate.check = result
+        self.ctx.check_cancel()
+
+    def _run_checks(self, code: str) -> CandidateCheck:
+        if self.python:
+            return check_python(self.sandbox, code, self.probes, self.ctx.cancel)
+        return check_syntax(self.sandbox, code, self.language, self.ctx.cancel)
+
+    def _group_of(self, candidate: Candidate) -> tuple[int, int]:
+        """(size of the candidate's output group, candidates compared), when agreement counts.
+
+        Examples first, then agreement: once some candidates pass every example, only they vote, so a
+        crowd of identical wrong drafts cannot outvote the one that does what the task says."""
+        if "agreement" not in self.on:
+            return 0, 0
+        voters = [c for c in self.candidates if c.check.passes_all_examples()] or self.candidates
+        if candidate not in voters:
+            return 0, len(voters)
+        groups = clusters([c.check for c in voters])
+        index = voters.index(candidate)
+        return next((len(g) for g in groups if index in g), 0), sum(len(g) for g in groups)
+
+    def _rank_key(self, candidate: Candidate) -> tuple:
+        check = candidate.check
+        size, _ = self._group_of(candidate)
+        return (check.parses, check.error is None, check.examples_passed, size, check.tests_passed,
+                -self.candidates.index(candidate))
+
+    def _best(self) -> Candidate:
+        return max(self.candidates, key=self._rank_key)
+
+    def _settled(self) -> bool:
+        """The checks settle it: the best passes every example and most candidates agree with it."""
+        best = self._best()
+        size, compared = self._group_of(best)
+        agreed = compared < 2 or 2 * size > compared
+        return best.check.passes_all_examples() and agreed
+
+    def _settled_reason(self) -> str:
+        size, compared = self._group_of(self._best())
+        return (f"the best candidate passes all {len(self.probes.examples)} examples and {size} of {compared} "
+                "candidates agree on every input")
+
+    # -- reviewer, judge, escalation --------------------------------------------------------------------
+    def _review(self) -> None:
+        best = self._best()
+        reviewed = Reviewer().review(self.ctx, self.models.reviewer, self.task, self.language, best,
+                                     self._findings(best), self.config.budget)
+        self.candidates.append(reviewed)
+        self._check([reviewed])
+        if self.python and best.check.executed and reviewed.check.executed and reviewed.check.error is None:
+            diffs = differences(best.check, reviewed.check, self.probes.inputs)
+            self.conflicts = [{"input": d["input"], "coder": d["a"], "reviewer": d["b"], "leans": self._leans(best,
+                               reviewed)} for d in diffs]
+
+    def _leans(self, coder: Candidate, reviewer: Candidate) -> str:
+        """Which side the checks favour; the judge model's leaning replaces it when it gives one."""
+        a, b = self._rank_key(coder)[:5], self._rank_key(reviewer)[:5]
+        return "coder" if a > b else "reviewer" if b > a else "unsure"
+
+    def _judge(self, best: Candidate, settled: bool, label: str = "judge") -> tuple[Candidate, Verdict]:
+        score, issues, basis = None, [], "the checks that ran"
+        if "judge" not in self.on:
+            self.ctx.skip("judge", label, "the judge model is turned off")
+        elif settled and best.check.executed:
+            self.ctx.skip("judge", label, "the checks settle it: " + self._settled_reason())
+        else:
+            answer, failure = Judge().judge(self.ctx, self.models.judge, self.task, self.language, best.code,
+                                            self._findings(best), conflicts_text(self.conflicts),
+                                            self.config.budget, label)
+            if answer is None:
+                basis = f"the checks alone: {failure}"
+            else:
+                score, issues = answer.score, answer.issues
+                basis = "the checks that ran and the judge model's score"
+                if answer.leans != "unsure":
+                    self.conflicts = [{**c, "leans": answer.leans} for c in self.conflicts]
+        self.judged[best.label] = (score, issues)
+        return best, self._verdict(best, basis)
+
+    def _escalate(self, best: Candidate, verdict: Verdict) -> tuple[Candidate, Verdict, list[dict]]:
+        trail: list[dict] = []
+        threshold = self.config.confidence_threshold
+        same = self.models.escalation.model == self.models.coder.model
+        for round_no in range(1, self.config.max_rounds + 1):
+            reason = self._escalation_reason(verdict, threshold, round_no)
+            if not reason:
+                break
+            attempt = Escalation().attempt(self.ctx, self.models.escalation, self.task, self.language, best,
+                                           self._findings(best), round_no, self.config.budget, same)
+            self.candidates.append(attempt)
+            self._check([attempt])
+            self.conflicts = []  # the escalation was given them; the new verdict stands on its own checks
+            contender = self._best() if self._rank_key(attempt) > self._rank_key(best) else attempt
+            contender, new_verdict = self._judge(contender, self._settled(), f"judge (round {round_no})")
+            kept = new_verdict.confidence > verdict.confidence
+            trail.append({"round": round_no, "reason": reason, "model": self.models.escalation.model,
+                          "level": self.models.escalation.source, "same_as_coder": same,
+                          "candidate": attempt.label, "confidence_before": verdict.confidence,
+                          "confidence_after": new_verdict.confidence, "kept": kept})
+            if kept:
+                best, verdict = contender, new_verdict
+        return best, verdict, trail
+
+    def _escalation_reason(self, verdict: Verdict, threshold: int, round_no: int) -> str:
+        if "escalation" not in self.on:
+            return ""
+        if round_no == 1 and verdict.conflicts:
+            return f"the coder's and the reviewer's versions disagree on {len(verdict.conflicts)} input(s)"
+        if verdict.confidence < threshold:
+            return f"confidence {verdict.confidence} is below the threshold {threshold}"
+        return ""
+
+    # -- verdict --------------------------------------------------------------------------------------
+    def _verdict(self, best: Candidate, basis: str) -> Verdict:
+        check = best.check
+        score, issues = self.judged.get(best.label, (None, []))
+        size, compared = self._group_of(best)
+        signals = Signals(
+            parses=check.parses,
+            examples=(check.examples_passed, len(check.examples)) if check.examples else None,
+            agreement=(size, compared) if compared >= 2 else None,
+            tests=(check.tests_passed, len(check.tests)) if check.tests else None,
+            judge=score,
+        )
+        if not check.executed:
+            basis = ("a syntax check and the models' word: nothing could run this code here" if check.note
+                     and "syntax" in check.note else "the models' word alone: " + (check.note or "nothing ran it"))
+        return Verdict(confidence(signals), describe(best, self.probes, size, compared), list(self.conflicts),
+                       issues, score, basis)
+
+    def _findings(self, candidate: Candidate) -> str:
+        size, compared = self._group_of(candidate)
+        checks = describe(candidate, self.probes, size, compared)
+        lines = [f"- {c['name']}: {c['passed']}/{c['total']}" + (f" — {c['detail']}" if c["detail"] else "")
+                 for c in checks]
+        score, issues = self.judged.get(candidate.label, (None, []))
+        lines += [f"- judge: {issue}" for issue in issues]
+        return "\n".join(lines) or "- nothing could be checked"
+
+    def _outcome(self, best: Candidate, verdict: Verdict) -> str:
+        if not best.check.executed:
+            return "unverified"
+        return "passed" if verdict.confidence >= self.config.confidence_threshold else "failed"
+
+    def _summary(self, candidate: Candidate) -> dict:
+        check = candidate.check
+        size, compared = self._group_of(candidate)
+        return {"label": candidate.label, "parses": check.parses, "error": check.error,
+                "examples": [check.examples_passed, len(check.examples)], "tests": [check.tests_passed,
+                len(check.tests)], "agreement": [size, compared], "changes": candidate.changes}
