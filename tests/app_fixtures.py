@@ -51,6 +51,10 @@ def running_app(tmp_path_factory, engine_models_dir):
         "WORKSPACE_ENGINE__MODELS_DIR": str(engine_models_dir),
         "WORKSPACE_ENGINE__THREADS": "2",
         "WORKSPACE_CHAT__NUM_PREDICT": APP_ANSWER_TOKENS,
+        # A small code pipeline: the end-to-end tests go through every stage, not through many tokens.
+        "WORKSPACE_PIPELINE__DRAFTS": "2",
+        "WORKSPACE_PIPELINE__MAX_ROUNDS": "1",
+        "WORKSPACE_PIPELINE__NUM_PREDICT": "300",
     }
     for key in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_TEMP_DIR"):
         env.pop(key, None)  # the app must set its own privacy switches

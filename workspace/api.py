@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workspace.chat import ChatBusy, ChatError
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
-from workspace.pipeline.service import PipelineError
+from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
 from workspace.store import NotFound, StoreError
 
@@ -60,7 +60,8 @@ class ChatTurnIn(_Body):
 
 def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
-        (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (PipelineError, 400),
+        (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404),
+        (PipelineError, 400),
         (ModelNotFound, 404),
         (BackendBusy, 503), (LLMError, 502),
     ]

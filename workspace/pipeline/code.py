@@ -279,4 +279,4 @@ class _Run:
         size, compared = self._group_of(candidate)
         return {"label": candidate.label, "parses": check.parses, "error": check.error,
                 "examples": [check.examples_passed, len(check.examples)], "tests": [check.tests_passed,
-                len(check.tests)], "agreement": [size, compared], "changes": candidate.changes}
+                len(check.tests)], "agreement": [size, compared], "changes": candidate.changes, "code": candidate.code}

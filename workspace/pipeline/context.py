@@ -84,8 +84,11 @@ class RunContext:
         return self.close_stage(self.open_stage(stage, label), "skipped", reason)
 
     def generate(self, record: StageRecord, messages: Sequence[Mapping[str, str]], *, options: Mapping[str, Any],
-                 format: dict | None = None, stop_at_block: bool = True) -> str:
-        """Stream one model answer into `record` (and delta events); returns its text."""
+                 format: dict | None = None, stop_at_block: bool = True,
+                 enough: Callable[[str], bool] | None = None) -> str:
+        """Stream one model answer into `record` (and delta events); returns its text.
+
+        Reading stops early once the code block closes (`stop_at_block`) or `enough(text)` says so."""
         self.check_cancel()
         parts: list[str] = []
         stream = self.gateway.chat_stream(record.model_used, messages, options=options, format=format,
@@ -100,10 +103,10 @@ class RunContext:
                 if isinstance(item, Delta) and item.text:
                     parts.append(item.text)
                     self.emit({"event": "delta", "stage": record.stage, "label": record.label, "text": item.text})
-                    if stop_at_block and complete_block("".join(parts)):
-                        record.tokens_out = len(parts)
-                        record.note = "; ".join(filter(None, [record.note, "read up to the end of its code block"]))
-                        record.tokens_in = _estimate_tokens(messages)
+                    text = "".join(parts)
+                    if (stop_at_block and complete_block(text)) or (enough is not None and enough(text)):
+                        record.tokens_out, record.tokens_in = len(parts), _estimate_tokens(messages)
+                        record.note = "; ".join(filter(None, [record.note, "read only as far as needed"]))
                         break
         finally:
             close = getattr(stream, "close", None)

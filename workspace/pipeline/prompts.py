@@ -17,7 +17,7 @@ CODER_USER = "{task}"
 
 TESTS_SYSTEM = (
     "You write unit tests in Python. Reply with one ```python code block containing only assert "
-    "statements, one per line, each calling the function under test."
+    "statements, one per line, each calling the function under test. Do not write the function itself."
 )
 
 TESTS_USER = (

@@ -33,6 +33,10 @@ class PipelineError(Exception):
     """A run that cannot start as asked; the message says why."""
 
 
+class RunNotFound(PipelineError):
+    """No run with that id is kept here."""
+
+
 class PipelineService:
     def __init__(self, store: Any, gateway: Any, router: Any, chat: Any, history: Any, settings: PipelineSettings,
                  sandbox: Sandbox):
@@ -64,7 +68,7 @@ class PipelineService:
         with self._lock:
             run = self._runs.get(run_id)
         if run is None:
-            raise PipelineError("No such run here (runs are kept until the app restarts; see the history).")
+            raise RunNotFound("No such run here (runs are kept until the app restarts; see the history).")
         return run
 
     def latest(self, profile_id: str | None = None) -> PipelineRun | None:

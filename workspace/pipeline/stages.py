@@ -38,6 +38,11 @@ class Budget:
     judge_retries: int = 2
 
 
+def _complete_lines(text: str, entry: str) -> int:
+    """Distinct finished assert lines calling `entry` so far."""
+    return len(parse_tests(text[:text.rfind("\n") + 1], entry).tests)
+
+
 def _messages(system: str, user: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -68,9 +73,11 @@ class TestWriter:
             return Probes()
         record = ctx.open_stage("tests", "tests", model)
         user = prompts.TESTS_USER.format(task=task, count=budget.tests, entry=entry)
+        # Small models like to write the function again first, then repeat themselves: stop at enough asserts.
         text = ctx.generate(record, _messages(prompts.TESTS_SYSTEM, user),
-                            options={"num_ctx": budget.num_ctx, "num_predict": 60 * budget.tests, "temperature": 0})
-        probes = parse_tests(extract_code(text, "python"), entry)
+                            options={"num_ctx": budget.num_ctx, "num_predict": 60 * budget.tests, "temperature": 0},
+                            enough=lambda text: _complete_lines(text, entry) >= budget.tests)
+        probes = parse_tests(text, entry)
         ctx.close_stage(record, "done", f"{len(probes.tests)} asserts, {len(probes.inputs)} inputs")
         return probes
 
