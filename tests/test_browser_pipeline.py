@@ -1,0 +1,34 @@
+"""The Code and Study tabs in a real browser (Debian's chromium via Playwright) against the real app and model:
+run a task, watch the stages progress, see the verdict card and the final code; ask the tutor."""
+
+from __future__ import annotations
+
+from tests.test_browser import page  # noqa: F401 — the shared browser fixture (records every request)
+
+ADD_TASK = "Write a Python function `add(a, b)` that returns a + b.\n>>> add(2, 3)\n5"
+
+
+def test_code_tab_runs_a_task_through_the_stages(page):  # noqa: F811
+    page.get_by_role("tab", name="Code").click()
+    page.locator("#code-task textarea").fill(ADD_TASK)
+    page.locator("#code-run").click()
+    page.wait_for_function("() => document.querySelector('#code-stages')?.innerText.includes('coder #1')")
+    page.wait_for_function("() => document.querySelector('#verdict-card')?.innerText.includes('Confidence')",
+                           timeout=300_000)
+    stages = page.locator("#code-stages").inner_text()
+    assert "coder #1" in stages and "judge" in stages  # run or skipped, every stage is listed
+    assert "def add" in page.locator("#code-final").inner_text()
+    assert "examples from the task" in page.locator("#verdict-card").inner_text()
+    page.reload()  # a reload re-attaches to the browser's last run
+    page.get_by_role("tab", name="Code").click()
+    page.wait_for_function("() => document.querySelector('#verdict-card')?.innerText.includes('Confidence')")
+
+
+def test_study_tab_streams_an_explanation(page):  # noqa: F811
+    page.get_by_role("tab", name="Study").click()
+    page.locator("#study-question textarea").fill("What is a Python generator?")
+    page.locator("#study-ask").click()
+    page.wait_for_function("() => document.querySelectorAll('#study-conversation .bot-row').length > 0")
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#study-session input'); return s && s.value && "
+        "s.value !== 'New session'; }")
