@@ -40,7 +40,18 @@ def test_saving_the_profile_shows_the_open_chats_effective_models(services, pane
     profile = services.profiles()[0]
     chat = services.store.create_chat(profile.id, model_overrides={"coder": "chat-coder"})
     blank = [""] * 7  # one dropdown per role, in Role order
-    _, table = panels.save_profile(profile.id, chat.id, "Personal", "", "", "profile-coder", *blank[1:])
+    _, table = panels.save_profile(profile.id, chat.id, "Personal", "", "", None, "profile-coder", *blank[1:])
     coder_row = next(line for line in table.splitlines() if line.startswith("| coder |"))
     assert "| chat" in coder_row and "'chat-coder'" in coder_row  # the chat override still wins
     assert "profile-coder" not in table
+
+
+def test_the_profile_panel_sets_and_clears_the_pipeline_threshold(services, panels):
+    profile = services.profiles()[0]
+    blank = [""] * 7
+    panels.save_profile(profile.id, None, "Personal", "", "", 85, *blank)
+    assert services.store.get_profile(profile.id).confidence_threshold == 85
+    assert services.pipeline.threshold(profile.id) == 85
+    assert panels.profile_settings(profile.id)[3] == 85
+    panels.save_profile(profile.id, None, "Personal", "", "", None, *blank)
+    assert services.pipeline.threshold(profile.id) == services.settings.pipeline.confidence_threshold

@@ -39,6 +39,7 @@ class ProfilePatch(_Body):
     description: str | None = Field(default=None, max_length=5_000)
     system_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
     model_overrides: dict[str, str] | None = None
+    confidence_threshold: int | None = Field(default=None, ge=0, le=100)  # null clears it (the global setting)
 
 
 class ChatIn(_Body):
@@ -103,16 +104,17 @@ def router(services: Services) -> APIRouter:
 
     @api.patch("/profiles/{profile_id}")
     def patch_profile(profile_id: str, body: ProfilePatch) -> dict:
-        return store.update_profile(profile_id, **body.model_dump(exclude_none=True)).model_dump()
+        return store.update_profile(profile_id, **body.model_dump(exclude_unset=True)).model_dump()
 
     @api.delete("/profiles/{profile_id}", status_code=204)
     def delete_profile(profile_id: str) -> None:
         store.delete_profile(profile_id)
 
     @api.get("/profiles/{profile_id}/chats")
-    def list_chats(profile_id: str, q: str = "") -> list[dict]:
+    def list_chats(profile_id: str, q: str = "", kind: str | None = Query(default=None, pattern="^(chat|study)$")
+                   ) -> list[dict]:
         store.get_profile(profile_id)  # 404 for an unknown profile rather than an empty list
-        return [c.model_dump() for c in store.list_chats(profile_id, query=q)]
+        return [c.model_dump() for c in store.list_chats(profile_id, query=q, kind=kind)]
 
     @api.post("/profiles/{profile_id}/chats", status_code=201)
     def create_chat(profile_id: str, body: ChatIn | None = None) -> dict:

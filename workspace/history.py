@@ -15,6 +15,8 @@ from typing import Any
 
 from loguru import logger
 
+from workspace.store.storage import atomic_write_bytes
+
 FILE_NAME = "runs.jsonl"
 
 
@@ -22,12 +24,38 @@ class RunHistory:
     def __init__(self, logs_dir: Path, *, rotation: str = "10 MB", retention: int = 10):
         self.logs_dir = Path(logs_dir)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._pending = self.logs_dir / "pending"  # runs that started and have not ended
         self._key = uuid.uuid4().hex  # several services in one process (tests) keep their own files
         self._handler = logger.add(
             str(self.logs_dir / FILE_NAME), level=0, format="{extra[history_line]}", rotation=rotation,
             retention=retention, encoding="utf-8", buffering=1, catch=True,
             filter=lambda record: record["extra"].get("history_sink") == self._key,
         )
+
+    def begin(self, run_id: str, started: dict[str, Any]) -> None:
+        """Note a run that started (its task and target), durably, before any model is called."""
+        self._pending.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self._pending / f"{run_id}.json", json.dumps(started, ensure_ascii=False).encode())
+
+    def end(self, run_id: str, record: dict[str, Any]) -> None:
+        """Write the run's record, then forget its pending note."""
+        self.write(record)
+        (self._pending / f"{run_id}.json").unlink(missing_ok=True)
+
+    def recover(self) -> int:
+        """Runs the app stopped in the middle of (a crash, a kill) become records with outcome 'error'."""
+        recovered = 0
+        for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
+            try:
+                started = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                started = {}
+            started = started if isinstance(started, dict) else {}
+            self.write({**started, "run_id": path.stem, "ended_at": path.stat().st_mtime, "stages": [],
+                        "outcome": "error", "error": "The app stopped while this run was going on."})
+            path.unlink(missing_ok=True)
+            recovered += 1
+        return recovered
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record (it also shows as one INFO line in the app's own log)."""

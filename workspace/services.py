@@ -69,6 +69,7 @@ def build_services(settings: Settings) -> Services:
     store = WorkspaceStore(settings.data_dir)
     history = RunHistory(settings.data_dir / "logs", rotation=settings.history.rotation,
                          retention=settings.history.retention)
+    history.recover()  # runs a previous process stopped in the middle of are recorded as such
     chat = ChatService(store, gateway, router, settings.chat, history)
     sandbox = make_sandbox(settings.pipeline)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)

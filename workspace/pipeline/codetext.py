@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 
 FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
-ARROW = re.compile(r"^\s*(?:[-*•]\s*)?(?:examples?\s*[:.]?\s*)?(?P<call>.+?)\s*"
-                   r"(?:->|=>|→|==|\bshould return\b|\breturns\b|\bgives\b|\bis\b)\s*(?P<expected>.+?)\s*\.?\s*$", re.I)
+SEPARATOR = re.compile(r"->|=>|→|==|\bshould return\b|\breturns\b|\bgives\b|\bis\b", re.I)
 DEF_IN_TASK = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(")
 BACKTICKED_CALL = re.compile(r"`([A-Za-z_]\w*)\s*\(")
 MAX_EXAMPLES = 20
+VALUE_NAMES = frozenset({"True", "False", "None", "set", "frozenset", "float", "int", "str", "tuple", "list",
+                         "dict", "bytes", "complex", "range"})
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,14 @@ def calls_entry(source: str, entry: str) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == entry
 
 
-def _is_expression(source: str) -> bool:
+def _is_value(source: str) -> bool:
+    """True when `source` is a value as doctest prints one: literals and a few constructors, no other names
+    (so prose such as "this is not it", which parses as Python, is not taken for an expected value)."""
     try:
-        ast.parse(source.strip(), mode="eval")
-        return True
+        tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError:
         return False
+    return all(node.id in VALUE_NAMES for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
 def _doctest_examples(task: str, entry: str) -> list[Example]:
@@ -113,7 +116,7 @@ def _doctest_examples(task: str, entry: str) -> list[Example]:
             expected_lines.append(following.strip())
         # Doctest output runs to a blank line; prose may follow it directly, so keep the longest part that parses.
         candidates = [" ".join(expected_lines[:n]) for n in range(len(expected_lines), 0, -1)]
-        expected = next((c for c in candidates if _is_expression(c)), "")
+        expected = next((c for c in candidates if _is_value(c)), "")
         if expected and calls_entry(call, entry):
             examples.append(Example(call, expected))
     return examples
@@ -124,13 +127,13 @@ def _arrow_examples(task: str, entry: str) -> list[Example]:
     for line in task.splitlines():
         if ">>>" in line or f"{entry}(" not in line:
             continue
-        text = line.strip().strip("`").replace("`", "")
-        match = ARROW.match(text)
-        if not match:
-            continue
-        call = match.group("call").strip()
-        call = call[call.find(f"{entry}("):]  # drop words before the call ("For example, f(1) -> 2")
-        expected = match.group("expected").strip().rstrip(".")
-        if calls_entry(call, entry) and _is_expression(expected):
-            examples.append(Example(call, expected))
+        text = line.replace("`", "")
+        text = text[text.find(f"{entry}("):]  # drop words before the call ("For example, f(1) -> 2")
+        # The separator may also appear inside the call's arguments ("is" in a string): try each one.
+        for separator in SEPARATOR.finditer(text):
+            call = text[:separator.start()].strip()
+            expected = text[separator.end():].strip().rstrip(".").strip()
+            if calls_entry(call, entry) and _is_value(expected):
+                examples.append(Example(call, expected))
+                break
     return examples

@@ -55,6 +55,9 @@ class PipelineService:
         if chat is not None:
             self.chat.ensure_idle(chat.id)
             self.store.append_message(chat.id, "user", task, meta={"kind": "code", "run_id": run.run_id})
+        # The task is on disk before any model is called, in the chat when there is one, else as a pending run.
+        self.history.begin(run.run_id, {"kind": "pipeline", "profile_id": profile.id, "chat_id": run.chat_id,
+                                        "started_at": run.started_at, "task": task, "language": language})
         with self._lock:
             self._runs[run.run_id] = run
             while len(self._runs) > KEEP_RUNS:
@@ -163,7 +166,7 @@ class PipelineService:
         except Exception:
             logger.exception("Could not save pipeline run {} into chat {}", run.run_id, run.chat_id)
         try:
-            self.history.write(history_record(result))
+            self.history.end(run.run_id, history_record(result))
         except Exception:
             logger.exception("Could not record pipeline run {}", run.run_id)
 

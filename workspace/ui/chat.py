@@ -15,6 +15,7 @@ from workspace.services import Services
 from workspace.ui import render
 from workspace.ui.errors import shown_errors
 
+KIND_FILTERS = [("All", ""), ("Chats", "chat"), ("Study", "study")]
 MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
 
 
@@ -47,6 +48,8 @@ def build(services: Services) -> ChatView:
             profile = gr.Dropdown(label="Profile", choices=[], interactive=True)
             new_chat = gr.Button("＋ New chat", variant="secondary")
             chat_filter = gr.Textbox(placeholder="Filter chats…", show_label=False, container=False)
+            kind_filter = gr.Radio(choices=KIND_FILTERS, value="", show_label=False, container=False,
+                                   elem_id="chat-kind-filter")
             chats = gr.Radio(label="Chats", choices=[], elem_id="chat-list")
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
@@ -69,7 +72,7 @@ def build(services: Services) -> ChatView:
     # Following only waits on a turn, so any number may run at once.
     follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private",
                   concurrency_limit=None)
-    relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter], outputs=[chats],
+    relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter, kind_filter], outputs=[chats],
                   api_visibility="private")
     following = [
         text.submit(**start).then(**follow),
@@ -88,6 +91,7 @@ def build(services: Services) -> ChatView:
     new_chat.click(actions.new_chat, [profile], [chats, chatbot, remembered, models], cancels=following,
                    api_visibility="private")
     chat_filter.change(**relist)
+    kind_filter.change(**relist)
     return view
 
 
@@ -191,14 +195,15 @@ class _Actions:
         return (self.chats_update(profile_id, value=chat.id), [],
                 self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
 
-    def chat_list(self, profile_id: str, chat_id: str | None, query: str):
+    def chat_list(self, profile_id: str, chat_id: str | None, query: str, kind: str = ""):
         if not profile_id:
             return gr.update()
-        return self.chats_update(profile_id, query=query or "", value=chat_id)
+        return self.chats_update(profile_id, query=query or "", kind=kind or None, value=chat_id)
 
-    def chats_update(self, profile_id: str, *, query: str = "", **selection: Any) -> dict:
-        """The chat list of a profile, fresh from the store; `value=` selects a chat."""
-        return gr.update(choices=render.chat_choices(self.store.list_chats(profile_id, query=query)), **selection)
+    def chats_update(self, profile_id: str, *, query: str = "", kind: str | None = None, **selection: Any) -> dict:
+        """The chat list of a profile (of one kind: chats or study sessions), fresh; `value=` selects a chat."""
+        chats = self.store.list_chats(profile_id, query=query, kind=kind)
+        return gr.update(choices=render.chat_choices(chats), **selection)
 
     def _history(self, chat_id: str | None) -> list[dict[str, str]]:
         return render.chatbot_messages(self.services.chat.messages(chat_id)) if chat_id else []

@@ -60,6 +60,8 @@ def build(services: Services, view: ChatView) -> None:
         name = gr.Textbox(label="Name")
         description = gr.Textbox(label="Description")
         system_prompt = gr.Textbox(label="System prompt", lines=3)
+        threshold = gr.Number(label="Code pipeline: escalate below this confidence (empty: the global setting)",
+                              precision=0, minimum=0, maximum=100, elem_id="profile-threshold")
         profile_overrides = {role: gr.Dropdown(label=f"{role.value} model (profile override)",
                                                choices=model_choices, allow_custom_value=True) for role in Role}
         save_profile = gr.Button("Save profile")
@@ -72,7 +74,7 @@ def build(services: Services, view: ChatView) -> None:
         backup_out = gr.File(label="Backup", interactive=False)
 
     chat_fields = [title, pinned, move_to, *chat_overrides.values()]
-    profile_fields = [name, description, system_prompt, *profile_overrides.values()]
+    profile_fields = [name, description, system_prompt, threshold, *profile_overrides.values()]
     private = {"api_visibility": "private"}
     for event in (view.chats.change, view.profile.change):
         event(panels.chat_settings, [view.profile, view.chats], chat_fields, **private)
@@ -109,10 +111,10 @@ class _Panels:
 
     def profile_settings(self, profile_id: str | None):
         if not profile_id:
-            return ["", "", "", *([""] * len(Role))]
+            return ["", "", "", None, *([""] * len(Role))]
         profile = self.store.get_profile(profile_id)
         overrides = [profile.model_overrides.get(role.value, "") for role in Role]
-        return [profile.name, profile.description, profile.system_prompt, *overrides]
+        return [profile.name, profile.description, profile.system_prompt, profile.confidence_threshold, *overrides]
 
     @shown_errors
     def save_chat(self, profile_id: str, chat_id: str | None, title: str, pinned: bool, move_to: str, *models: str):
@@ -181,9 +183,10 @@ class _Panels:
 
     @shown_errors
     def save_profile(self, profile_id: str, chat_id: str | None, name: str, description: str, system_prompt: str,
-                     *models: str):
+                     threshold: float | None, *models: str):
         self.store.update_profile(profile_id, name=name.strip() or None, description=description,
-                                  system_prompt=system_prompt, model_overrides=_overrides(models))
+                                  system_prompt=system_prompt, model_overrides=_overrides(models),
+                                  confidence_threshold=None if threshold is None else int(threshold))
         return (gr.update(choices=render.profile_choices(self.store.list_profiles()), value=profile_id),
                 self.view.actions.models_for(profile_id, chat_id))
 

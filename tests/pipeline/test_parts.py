@@ -1,0 +1,125 @@
+"""The pipeline's pure parts: reading tasks and answers, the confidence formula, the judge's JSON, the run
+history files, and the Code tab's formatting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workspace.history import RunHistory
+from workspace.pipeline.checks import parse_tests
+from workspace.pipeline.codetext import complete_block, entry_name, extract_code, extract_examples
+from workspace.pipeline.verdict import Signals, confidence, read_judge
+from workspace.ui import code_render
+
+TASK = """Write a function `slug(text)` that lowercases and joins words with dashes.
+
+>>> slug("Hello World")
+'hello-world'
+Example: slug("A  b") -> 'a-b'
+slug("") == ''
+Also, slug("X") returns 'x'.
+For example slug('Q R') → 'q-r'
+"""
+
+
+def test_examples_are_read_in_every_form_users_write():
+    assert entry_name(TASK) == "slug"
+    examples = extract_examples(TASK, "slug")
+    assert [(e.call, e.expected) for e in examples] == [
+        ('slug("Hello World")', "'hello-world'"), ('slug("A  b")', "'a-b'"), ('slug("")', "''"),
+        ('slug("X")', "'x'"), ("slug('Q R')", "'q-r'")]
+
+
+def test_prose_and_other_functions_are_not_examples():
+    task = "Write `f(x)`.\nNote that g(1) -> 2 is unrelated.\n>>> f(1)\nthis is not python\n>>> f(\n"
+    assert extract_examples(task, "f") == []
+    assert extract_examples("no function named here", None) == []
+
+
+def test_code_is_taken_from_the_right_fence():
+    answer = "Sure!\n```python\nimport os\n\ndef slug(t):\n    return t\n```\nUsage:\n```python\nslug('x')\n```"
+    assert extract_code(answer).startswith("import os") and complete_block(answer)
+    assert extract_code("```js\nlet a = 1\n```", "javascript") == "let a = 1"
+    assert extract_code("def f():\n    return 1") == "def f():\n    return 1"  # no fence: the text itself
+    assert not complete_block("```python\ndef f():")
+
+
+def test_model_written_asserts_give_tests_and_inputs():
+    text = "```python\ndef slug(t): ...\nassert slug('A') == 'a'\nassert slug('A') == 'a'\nassert other(1) == 2\n" \
+           "assert slug(1, 2) == 'x'\nassert slug(\n```"
+    probes = parse_tests(text, "slug")
+    assert probes.tests == ("assert slug('A') == 'a'", "assert slug(1, 2) == 'x'")
+    assert probes.inputs == ("slug('A')", "slug(1, 2)")
+
+
+def test_confidence_rests_on_the_checks_with_hard_rules():
+    full = Signals(parses=True, examples=(2, 2), agreement=(3, 3), tests=(8, 8), judge=100)
+    assert confidence(full) == 93  # the prior keeps even a perfect run short of certainty
+    assert confidence(Signals(parses=False, examples=(2, 2), judge=100)) == 0
+    assert confidence(Signals(parses=True, examples=(1, 2), agreement=(3, 3), judge=100)) == 40
+    only_examples = confidence(Signals(parses=True, examples=(2, 2)))
+    assert only_examples > confidence(Signals(parses=True, examples=(2, 2), agreement=(1, 3)))
+    assert confidence(Signals(parses=True, judge=100)) < only_examples  # the model's word counts for less
+    assert confidence(Signals(parses=True)) == 50
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("not json", "not JSON"), ('{"score": 300, "issues": [], "leans": "coder"}', "score"),
+    ('{"score": 50, "issues": [], "leans": "both"}', "leans"), ("[1, 2]", "answer"),
+])
+def test_judge_answers_that_do_not_fit_say_why(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        read_judge(text)
+
+
+def test_judge_answer_is_read_and_cleaned():
+    answer = read_judge('{"score": 70, "issues": ["  off by one ", ""], "leans": "reviewer"}')
+    assert (answer.score, answer.issues, answer.leans) == (70, ["off by one"], "reviewer")
+
+
+def read_all(logs_dir) -> list[dict]:
+    return [json.loads(line) for path in sorted(logs_dir.glob("runs*.jsonl"))
+            for line in path.read_text().splitlines()]
+
+
+def test_history_rotates_keeps_a_bounded_number_of_files_and_loses_no_line(tmp_path):
+    history = RunHistory(tmp_path, rotation="2 KB", retention=50)
+    for number in range(40):
+        history.write({"run_id": f"r{number}", "kind": "pipeline", "outcome": "passed", "pad": "x" * 200})
+    history.close()
+    assert len(list(tmp_path.glob("runs*.jsonl"))) > 1
+    assert sorted(r["run_id"] for r in read_all(tmp_path)) == sorted(f"r{n}" for n in range(40))
+    kept = RunHistory(tmp_path / "few", rotation="1 KB", retention=2)
+    for number in range(40):
+        kept.write({"run_id": f"r{number}", "pad": "x" * 200})
+    kept.close()
+    assert len(list((tmp_path / "few").glob("runs*.jsonl"))) <= 3  # the live file and two rotated ones
+
+
+def test_a_run_the_app_stopped_in_is_recorded_at_the_next_start(tmp_path):
+    history = RunHistory(tmp_path)
+    history.begin("abc", {"kind": "pipeline", "task": "write x", "profile_id": "p"})
+    history.begin("done", {"kind": "pipeline"})
+    history.end("done", {"run_id": "done", "outcome": "passed"})
+    history.close()  # the process dies here with "abc" still running
+    again = RunHistory(tmp_path)
+    assert again.recover() == 1 and again.recover() == 0
+    again.close()
+    records = {r["run_id"]: r for r in read_all(tmp_path)}
+    assert records["abc"]["outcome"] == "error" and records["abc"]["task"] == "write x"
+    assert records["done"]["outcome"] == "passed"
+
+
+def test_the_verdict_card_escapes_what_models_and_tasks_say():
+    result = {"outcome": "failed", "threshold": 70, "error": None, "escalations": [],
+              "isolation": {"kind": "bubblewrap", "guarantees": ["no network"]},
+              "verdict": {"confidence": 40, "judge_score": 55, "basis": "checks", "formula": "f",
+                          "checks": [{"name": "examples", "passed": 0, "total": 1, "detail": "<img src=x> | y"}],
+                          "conflicts": [{"input": "f(1)", "coder": "1", "reviewer": "2", "leans": "reviewer"}],
+                          "issues": ["<script>alert(1)</script>"]}}
+    card = code_render.verdict_card(result)
+    assert "<img" not in card and "<script>" not in card and "\\|" in card
+    assert "Confidence 40/100" in card and "no network" in card and "| `f(1)` |" in card
+    assert "none needed" in code_render.escalation_trail(result)
