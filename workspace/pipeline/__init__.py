@@ -1,0 +1,1 @@
+"""The code pipeline: coder → reviewer → judge → escalation, grounded in running the code."""

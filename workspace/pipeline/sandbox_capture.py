@@ -1,0 +1,97 @@
+"""A sandboxed child's pipes: stdin fed and stdout/stderr read through one selector, so a child printing
+100 MB never blocks on a full pipe while we block on another; each stream kept up to a cap, the excess
+counted (to tell truncation and floods) and dropped."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import time
+
+CHUNK = 65536
+DRAIN_S = 2.0  # after the kill, how long to wait for the pipes' end (a process outside the group may hold them)
+GONE_S = 2.0  # after the kill, how long to wait for the group's killed members to be reaped
+
+
+class Capture:
+    def __init__(self, process: subprocess.Popen, stdin: bytes, keep: int, flood_bytes: int):
+        self._selector = selectors.DefaultSelector()
+        self._streams = [process.stdout, process.stderr]
+        self._kept = {stream: bytearray() for stream in self._streams}
+        self._seen = dict.fromkeys(self._streams, 0)
+        self._keep, self._flood_bytes = keep, flood_bytes
+        self.flooded = False
+        for stream in self._streams:
+            os.set_blocking(stream.fileno(), False)
+            self._selector.register(stream, selectors.EVENT_READ)
+        self._stdin, self._input, self._written = process.stdin, stdin, 0
+        if stdin:
+            os.set_blocking(process.stdin.fileno(), False)
+            self._selector.register(process.stdin, selectors.EVENT_WRITE)
+        else:
+            process.stdin.close()  # the program reads end-of-file at once
+
+    def pump(self, timeout: float) -> None:
+        """Move what is ready, waiting at most `timeout` for something to be."""
+        for key, _events in self._selector.select(timeout):
+            if key.fileobj is self._stdin:
+                self._feed()
+            else:
+                self._read(key.fileobj)
+
+    def drain(self) -> None:
+        """After the kill: read what is left until every pipe ends (bounded), then close them all."""
+        until = time.monotonic() + DRAIN_S
+        while self._selector.get_map() and time.monotonic() < until:
+            self.pump(0.05)
+        for key in list(self._selector.get_map().values()):
+            self._close(key.fileobj)
+        self._selector.close()
+
+    def text(self) -> tuple[str, str, bool]:
+        """(stdout, stderr, truncated): the first `keep` bytes of each, decoded leniently."""
+        out, err = (bytes(self._kept[stream]).decode("utf-8", errors="replace") for stream in self._streams)
+        return out, err, any(seen > self._keep for seen in self._seen.values())
+
+    def _read(self, stream) -> None:
+        try:
+            chunk = os.read(stream.fileno(), CHUNK)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self._close(stream)
+            return
+        kept = self._kept[stream]
+        kept += chunk[: max(0, self._keep - len(kept))]
+        self._seen[stream] += len(chunk)
+        self.flooded = self.flooded or self._seen[stream] > self._flood_bytes
+
+    def _feed(self) -> None:
+        try:
+            self._written += os.write(self._stdin.fileno(), self._input[self._written:self._written + CHUNK])
+        except BlockingIOError:
+            return
+        except OSError:  # the program closed its stdin or ended: what it did not read is not our business
+            self._written = len(self._input)
+        if self._written >= len(self._input):
+            self._close(self._stdin)
+
+    def _close(self, stream) -> None:
+        self._selector.unregister(stream)
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def wait_group_gone(pgid: int) -> None:
+    """Wait (bounded) until no process of the killed group is left, not even unreaped: no stray processes."""
+    until = time.monotonic() + GONE_S
+    while time.monotonic() < until:
+        try:
+            os.killpg(pgid, 0)  # the group id stays reserved while a member exists, so this is still ours
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.01)
+

@@ -1,0 +1,110 @@
+"""The first code that runs inside the sandbox: drops privileges, sets the limits, supervises the program.
+
+Never imported by the app: sandbox.py hands this file's source to `python -I -c`, followed by one JSON
+argument (the spec). As the "supervisor" it drops to the sandbox user, sets the resource limits, forks the
+program and reports how it ended on the status pipe — only here is a death by SIGXCPU told apart from an
+exit code, since bubblewrap turns a signal into an exit code. As the "runner" (a fresh interpreter the
+supervisor starts for run_python) it installs the socket-refusing audit hook when asked and runs main.py.
+"""
+
+import json
+import os
+import resource
+import runpy
+import socket
+import sys
+import traceback
+
+# Refused outright by the runner's audit hook (rlimits isolation only): name look-ups, starting programs
+# (they would not inherit the hook) and looking up C functions through ctypes.
+REFUSED = {
+    "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
+    "socket.getnameinfo", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+    "ctypes.dlsym", "ctypes.dlsym/handle",
+}
+# Refused unless the socket is a local (AF_UNIX) one: asyncio's self-pipe and multiprocessing still work.
+REFUSED_BEYOND_UNIX = {"socket.bind", "socket.sendto", "socket.sendmsg"}
+
+
+def refuse(event, args):
+    """The runner's audit hook: no connection of any kind, no DNS, no new programs, no ctypes calls."""
+    if event in REFUSED or event == "socket.connect":
+        raise PermissionError(f"sandbox: {event} is not allowed here")
+    if event in REFUSED_BEYOND_UNIX and args[0].family != socket.AF_UNIX:
+        raise PermissionError(f"sandbox: {event} is not allowed here")
+
+
+def report(spec, **status):
+    os.write(spec["status_fd"], (json.dumps(status) + "\n").encode())
+
+
+def drop_privileges(spec):
+    if spec.get("uid") is not None:
+        os.setgroups([])
+        os.setgid(spec["gid"])
+        os.setuid(spec["uid"])
+
+
+def set_limits(spec):
+    # After the uid drop: lowering a limit needs no privilege, and the process count binds the new uid.
+    for name, (soft, hard) in spec["rlimits"].items():
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+
+
+def start_program(spec):
+    """In the forked child: become the program (never returns)."""
+    try:
+        if spec["mode"] == "python":
+            runner = dict(spec, role="runner")
+            argv = [sys.executable, "-I", "-B", "-c", spec["source"], json.dumps(runner)]
+        else:
+            argv = spec["argv"]
+        os.execv(argv[0], argv)
+    except OSError as error:
+        os.write(2, f"sandbox: cannot run {argv[0]}: {error.strerror}\n".encode())
+    os._exit(127)
+
+
+def supervise(spec):
+    os.set_inheritable(spec["status_fd"], spec["mode"] == "python")  # the runner reports MemoryError
+    pid = os.fork()
+    if pid == 0:
+        start_program(spec)
+    _, status, usage = os.wait4(pid, 0)
+    cpu = usage.ru_utime + usage.ru_stime
+    if os.WIFSIGNALED(status):
+        report(spec, signal=os.WTERMSIG(status), cpu=cpu)
+        os._exit(128 + os.WTERMSIG(status))
+    report(spec, exit=os.WEXITSTATUS(status), cpu=cpu)
+    os._exit(os.WEXITSTATUS(status))
+
+
+def run_main(spec):
+    if spec.get("block_network"):
+        sys.addaudithook(refuse)
+    sys.argv = ["main.py"]
+    sys.path.insert(0, os.getcwd())
+    try:
+        runpy.run_path("main.py", run_name="__main__")
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as error:
+        if isinstance(error, MemoryError):
+            report(spec, memory=True)
+        tb = error.__traceback__  # show the program's frames, not this runner's
+        while tb is not None and tb.tb_frame.f_code.co_filename != "main.py":
+            tb = tb.tb_next
+        traceback.print_exception(type(error), error, tb or error.__traceback__)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    SPEC = json.loads(sys.argv[1])
+    if SPEC.get("role") == "runner":
+        run_main(SPEC)
+    else:
+        drop_privileges(SPEC)
+        if SPEC.get("cwd"):
+            os.chdir(SPEC["cwd"])  # as the sandbox user: the work folder is its own, closed to others
+        set_limits(SPEC)
+        supervise(SPEC)
