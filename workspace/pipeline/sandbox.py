@@ -129,6 +129,7 @@ def _bwrap_system() -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]  # made 0700 otherwise, closed to the sandbox user
     for path in ETC_FILES:
         args += ["--ro-bind-try", path, path]
     return args
@@ -289,8 +290,9 @@ class Sandbox:
         argv = [shutil.which("bwrap") or "bwrap", *_bwrap_namespaces(self._as_root), *_bwrap_system()]
         for root in roots:
             argv += [*_open_parents(root), "--ro-bind", root, root]
-        argv += ["--perms", "1777", "--size", str(limits.file_mb * MB), "--tmpfs", "/tmp",
-                 "--bind", str(folder), INSIDE]
+        for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: multiprocessing's semaphores
+            argv += ["--perms", "1777", "--size", str(limits.file_mb * MB), "--tmpfs", scratch]
+        argv += ["--bind", str(folder), INSIDE]
         bin_dirs = [os.path.dirname(spec["python"]), *(os.path.join(root, "bin") for root in tool_roots)]
         for key, value in _environment(INSIDE, bin_dirs).items():
             argv += ["--setenv", key, value]

@@ -8,6 +8,7 @@ import os
 import selectors
 import subprocess
 import time
+from pathlib import Path
 
 CHUNK = 65536
 DRAIN_S = 2.0  # after the kill, how long to wait for the pipes' end (a process outside the group may hold them)
@@ -86,12 +87,25 @@ class Capture:
 
 
 def wait_group_gone(pgid: int) -> None:
-    """Wait (bounded) until no process of the killed group is left, not even unreaped: no stray processes."""
+    """Wait (bounded) until no process of the killed group still runs: none outlives its run.
+
+    Killed members reparented to init stay zombies until init reaps them; they hold nothing, so they
+    do not count."""
     until = time.monotonic() + GONE_S
-    while time.monotonic() < until:
-        try:
-            os.killpg(pgid, 0)  # the group id stays reserved while a member exists, so this is still ours
-        except (ProcessLookupError, PermissionError):
-            return
+    while _group_alive(pgid) and time.monotonic() < until:
         time.sleep(0.01)
 
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)  # the group id stays reserved while a member exists, so this is still ours
+    except (ProcessLookupError, PermissionError):
+        return False
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] not in "ZX":
+            return True
+    return False

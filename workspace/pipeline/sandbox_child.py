@@ -15,22 +15,19 @@ import socket
 import sys
 import traceback
 
-# Refused outright by the runner's audit hook (rlimits isolation only): name look-ups, starting programs
-# (they would not inherit the hook) and looking up C functions through ctypes.
+# Refused by the runner's audit hook (rlimits isolation only): connections of any kind, name look-ups,
+# starting programs (they would not inherit the hook) and looking up C functions through ctypes.
 REFUSED = {
-    "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
-    "socket.getnameinfo", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
-    "ctypes.dlsym", "ctypes.dlsym/handle",
+    "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
+    "socket.gethostbyaddr", "socket.getnameinfo", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn",
+    "os.system", "ctypes.dlsym", "ctypes.dlsym/handle",
 }
-# Refused unless the socket is a local (AF_UNIX) one: asyncio's self-pipe and multiprocessing still work.
-REFUSED_BEYOND_UNIX = {"socket.bind", "socket.sendto", "socket.sendmsg"}
 
 
 def refuse(event, args):
-    """The runner's audit hook: no connection of any kind, no DNS, no new programs, no ctypes calls."""
-    if event in REFUSED or event == "socket.connect":
-        raise PermissionError(f"sandbox: {event} is not allowed here")
-    if event in REFUSED_BEYOND_UNIX and args[0].family != socket.AF_UNIX:
+    """The runner's audit hook. Only AF_UNIX sockets may be made (asyncio's self-pipe, multiprocessing):
+    an internet socket could listen on every interface without ever calling bind."""
+    if event in REFUSED or (event == "socket.__new__" and args[1] != socket.AF_UNIX):
         raise PermissionError(f"sandbox: {event} is not allowed here")
 
 
@@ -43,6 +40,14 @@ def drop_privileges(spec):
         os.setgroups([])
         os.setgid(spec["gid"])
         os.setuid(spec["uid"])
+
+
+def no_new_privileges():
+    """Setuid programs (su, passwd) gain nothing from here on: the kernel's no_new_privs bit, via prctl."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
 
 def set_limits(spec):
@@ -104,6 +109,7 @@ if __name__ == "__main__":
         run_main(SPEC)
     else:
         drop_privileges(SPEC)
+        no_new_privileges()
         if SPEC.get("cwd"):
             os.chdir(SPEC["cwd"])  # as the sandbox user: the work folder is its own, closed to others
         set_limits(SPEC)

@@ -26,7 +26,8 @@ def _bubblewrap(limits: SandboxLimits, as_root: bool) -> list[str]:
         f"read-only system: only /usr, a few /etc files (linker, passwd, group, timezone) and the Python at "
         f"{sys.base_prefix} are mounted",
         "the data folder and home folders are not mounted: nothing of them exists inside",
-        f"writable: only its fresh work folder (removed after the run) and a private /tmp of {limits.file_mb} MB",
+        f"writable: only its fresh work folder (removed after the run) and a private /tmp and /dev/shm of "
+        f"{limits.file_mb} MB each",
         user,
         "every process of the run is killed when it ends, times out or is cancelled (its PID namespace goes)",
     ]
@@ -34,8 +35,8 @@ def _bubblewrap(limits: SandboxLimits, as_root: bool) -> list[str]:
 
 def _rlimits(as_root: bool, python: str | None) -> list[str]:
     lines = [
-        "network refused only inside Python, by an audit hook (connect, bind, DNS, ctypes calls): native "
-        "code can bypass it, and run_command is not covered",
+        "network refused only inside Python, by an audit hook (no internet sockets, no connect, no DNS, no "
+        "ctypes calls): native code can bypass it, and run_command is not covered",
         "starting other programs refused inside Python by the same hook (run_python only)",
         "sees the whole file system and all processes (no namespaces)",
         "its process group is killed when it ends, times out or is cancelled; a process that starts a session "
@@ -68,4 +69,5 @@ def _limits(limits: SandboxLimits, isolation: str, as_root: bool) -> list[str]:
 def _common() -> list[str]:
     return [
         "scrubbed environment: only PATH, HOME, TMPDIR, locale and Python settings",
+        "setuid programs grant nothing (no_new_privs)",
     ]
