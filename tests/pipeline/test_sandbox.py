@@ -183,7 +183,10 @@ def test_a_fork_bomb_is_held_to_the_process_limit_and_leaves_nothing_behind(sand
     """)
     result = sandbox.run_python(code, limits=SandboxLimits(processes=16))
     assert result.ok, result.stderr
-    assert 0 < int(result.stdout) < 16  # the limit bound, and the sleepers it left were killed with the run
+    # Unbounded it would fork 500. The limit is set on top of what the sandbox user already runs (other runs'
+    # processes, not yet reaped), which can shrink meanwhile: hence the margin.
+    assert 0 < int(result.stdout) < 32
+    # and the sleepers it left behind were killed with the run:
     assert not wait_until_no_new_sandbox_processes(before)
     assert_clean(result, isolation)
 

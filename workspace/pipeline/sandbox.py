@@ -24,16 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from workspace.pipeline.sandbox_capture import Capture, wait_group_gone
+from workspace.pipeline import sandbox_bwrap
+from workspace.pipeline.sandbox_bwrap import INSIDE
 from workspace.pipeline.sandbox_guarantees import describe
+from workspace.pipeline.sandbox_watch import Capture, has_exited, kill_group, tasks_of, wait_group_gone
 
 SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: owns nothing, so 0700 folders stay closed to it
-INSIDE = "/sandbox"  # the work folder's path inside bubblewrap
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
-TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# What dynamic linking, Debian's alternatives (cc → gcc) and user look-ups need; nothing with secrets.
-ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/passwd",
-             "/etc/group", "/etc/nsswitch.conf", "/etc/localtime")
 FLOOD_FACTOR = 16  # a stream this many times over output_bytes is a flood: the child is killed
 POLL_S = 0.02  # how often cancel and the wall clock are checked while the child runs
 MB = 1024 * 1024
@@ -48,12 +45,12 @@ class SandboxLimits:
     file_mb: int = 16  # RLIMIT_FSIZE (and the size of bubblewrap's private /tmp)
     output_bytes: int = 65536  # stdout and stderr each captured up to this, the rest dropped (truncated=True)
 
-    def rlimits(self) -> dict[str, tuple[int, int]]:
+    def rlimits(self, tasks_already: int = 0) -> dict[str, tuple[int, int]]:
         """The limits sandbox_child.py sets; CPU's hard limit one second later, after SIGXCPU."""
         return {
             "RLIMIT_CPU": (self.cpu_s, self.cpu_s + 1),
             "RLIMIT_AS": (self.memory_mb * MB,) * 2,
-            "RLIMIT_NPROC": (self.processes,) * 2,
+            "RLIMIT_NPROC": (tasks_already + self.processes,) * 2,
             "RLIMIT_FSIZE": (self.file_mb * MB,) * 2,
             "RLIMIT_CORE": (0, 0),
         }
@@ -73,19 +70,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.killed
-
-
-@functools.cache
-def _bwrap_works(as_root: bool) -> bool:
-    """Probe once per process: can bubblewrap start a sandbox here (user namespaces, mount rights)?"""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return False
-    argv = [bwrap, *_bwrap_namespaces(as_root), *_bwrap_system(), "--", "/usr/bin/true"]
-    try:
-        return subprocess.run(argv, capture_output=True, timeout=30, env={}).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
 
 
 @functools.cache
@@ -110,49 +94,6 @@ def _child_source() -> str:
 
 def _user_args(as_root: bool) -> dict:
     return {"user": SANDBOX_UID, "group": SANDBOX_GID, "extra_groups": []} if as_root else {}
-
-
-def _bwrap_namespaces(as_root: bool) -> list[str]:
-    # As root bubblewrap needs no user namespace (and one would map the sandbox user back to root, whom no
-    # process limit binds); it keeps every capability unless told, so keep only what the uid drop needs.
-    common = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-              "--die-with-parent", "--new-session", "--clearenv"]
-    if as_root:
-        return [*common, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    return ["--unshare-user", *common]
-
-
-def _bwrap_system() -> list[str]:
-    args = ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
-    for top in TOP_DIRS:
-        if os.path.islink(top):
-            args += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            args += ["--ro-bind", top, top]
-    args += ["--perms", "0755", "--dir", "/etc"]  # made 0700 otherwise, closed to the sandbox user
-    for path in ETC_FILES:
-        args += ["--ro-bind-try", path, path]
-    return args
-
-
-def _install_root(executable: str) -> str:
-    """/x/y/bin/tool → /x/y: the folder a toolchain needs beside its binary (its lib/, share/)."""
-    return os.path.dirname(os.path.dirname(os.path.realpath(executable)))
-
-
-def _bind_roots(extra: Sequence[str]) -> list[str]:
-    """The interpreter's prefixes (and a tool's install folder) outside /usr, bound read-only."""
-    roots = [sys.base_prefix, sys.prefix, _install_root(sys.executable), *extra]
-    roots = [os.path.realpath(root) for root in roots]
-    return sorted({r for r in roots if r != "/" and not r.startswith("/usr/") and os.path.isdir(r)})
-
-
-def _open_parents(root: str) -> list[str]:
-    """Enterable folders above a bound root: bubblewrap would copy /root's 0700, closing it to the sandbox user."""
-    args = []
-    for parent in reversed(PurePosixPath(root).parents[:-1]):
-        args += ["--perms", "0755", "--dir", str(parent)]
-    return args
 
 
 def _safe_path(folder: Path, name: str) -> Path:
@@ -187,11 +128,14 @@ def _environment(home: str, extra_path: Sequence[str]) -> dict[str, str]:
 
 
 def _remove_folder(folder: Path) -> None:
-    def writable_then_retry(function, path, _info):
-        os.chmod(os.path.dirname(path), 0o700)  # the program may have closed a folder it owns
-        function(path)
+    def open_then_retry(function, path, _info):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)  # the program may have closed a folder of its own
+            function(path)
+        except OSError:
+            pass  # a leftover must not turn the run's result into an error
 
-    shutil.rmtree(folder, onerror=writable_then_retry)
+    shutil.rmtree(folder, onerror=open_then_retry)
 
 
 def _not_started(message: str, isolation: str) -> RunResult:
@@ -211,7 +155,7 @@ class Sandbox:
     @property
     def isolation(self) -> str:
         if self._use_bwrap is None:
-            self._use_bwrap = _bwrap_works(self._as_root)
+            self._use_bwrap = sandbox_bwrap.works(self._as_root)
         return "bubblewrap" if self._use_bwrap else "rlimits"
 
     @property
@@ -241,78 +185,77 @@ class Sandbox:
         if program is None:
             return _not_started(f"sandbox: {argv[0]}: command not found\n", self.isolation)
         spec = {"mode": "exec", "argv": [program, *argv[1:]]}
-        return self._run(spec, dict(files or {}), "", cancel, limits, on_start, tool_roots=[_install_root(program)])
+        tool_roots = [sandbox_bwrap.install_root(program)]
+        return self._run(spec, dict(files or {}), "", cancel, limits, on_start, tool_roots)
 
     def _run(self, spec: dict, files: dict[str, str], stdin: str, cancel: threading.Event | None,
              limits: SandboxLimits | None, on_start: Callable[[], None] | None, tool_roots: Sequence[str]):
+        if sys.platform != "linux":
+            raise RuntimeError(f"The code sandbox needs Linux; generated code is not run on {sys.platform}")
         limits = limits or self.limits
-        isolation = self.isolation
         if cancel is not None and cancel.is_set():
-            return RunResult(None, "", "", False, "cancelled", False, 0.0, isolation)
+            return RunResult(None, "", "", False, "cancelled", False, 0.0, self.isolation)
         folder = Path(tempfile.mkdtemp(prefix="sandbox-", dir=self._temp_root))
         status_read, status_write = os.pipe()
         try:
             _write_files(folder, files, give_to_sandbox_user=self._as_root)
-            spec = self._spec(spec, limits, status_write, isolation)
+            spec = self._spec(spec, limits, status_write)
             if spec is None:
-                return _not_started("sandbox: no Python the sandbox user can run\n", isolation)
+                return _not_started("sandbox: no Python the sandbox user can run\n", self.isolation)
             started = time.monotonic()
-            process = self._spawn(spec, folder, status_write, tool_roots, limits)
+            process = self._spawn(spec, folder, tool_roots, limits)
             os.close(status_write)
             status_write = -1
-            if on_start is not None:
-                on_start()
-            return self._watch(process, stdin, limits, cancel, started, status_read, isolation)
+            return self._watch(process, stdin, limits, cancel, on_start, started, status_read)
         finally:
             for fd in (status_read, status_write):
                 if fd >= 0:
                     os.close(fd)
             _remove_folder(folder)
 
-    def _spec(self, spec: dict, limits: SandboxLimits, status_fd: int, isolation: str) -> dict | None:
-        bwrap = isolation == "bubblewrap"
+    def _spec(self, spec: dict, limits: SandboxLimits, status_fd: int) -> dict | None:
+        """What sandbox_child.py is told: which Python, which uid, which limits, where to report."""
+        bwrap = self.isolation == "bubblewrap"
         python = sys.executable if bwrap else _fallback_python(self._as_root)
         if python is None:
             return None
-        drop = bwrap and self._as_root  # under rlimits Popen drops to the sandbox user before exec
+        uid = SANDBOX_UID if self._as_root else os.getuid()
+        # RLIMIT_NPROC counts every task of the uid; only in its own user namespace (bwrap, not root) is the
+        # count the run's alone. Elsewhere: the limit on top of what the uid runs already.
+        already = 0 if bwrap and not self._as_root else tasks_of(uid)
         return {**spec, "python": python, "source": _child_source(), "status_fd": status_fd,
-                "rlimits": limits.rlimits(), "uid": SANDBOX_UID if drop else None, "gid": SANDBOX_GID,
-                "block_network": not bwrap, "cwd": INSIDE if bwrap else None}
+                "rlimits": limits.rlimits(already), "uid": SANDBOX_UID if bwrap and self._as_root else None,
+                "gid": SANDBOX_GID, "block_network": not bwrap, "cwd": INSIDE if bwrap else None}
 
-    def _spawn(self, spec: dict, folder: Path, status_fd: int, tool_roots: Sequence[str], limits: SandboxLimits):
+    def _spawn(self, spec: dict, folder: Path, tool_roots: Sequence[str], limits: SandboxLimits):
         child = [spec["python"], "-I", "-B", "-c", spec["source"], json.dumps(spec)]
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-        if self.isolation == "rlimits":
+        common = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE,
+                  "start_new_session": True, "pass_fds": (spec["status_fd"],)}
+        if self.isolation == "rlimits":  # Popen drops to the sandbox user before exec
             env = _environment(str(folder), [os.path.dirname(spec["python"])])
-            return subprocess.Popen(child, cwd=folder, env=env, start_new_session=True, pass_fds=(status_fd,),
-                                    **pipes, **_user_args(self._as_root))
-        roots = _bind_roots(tool_roots)
-        argv = [shutil.which("bwrap") or "bwrap", *_bwrap_namespaces(self._as_root), *_bwrap_system()]
-        for root in roots:
-            argv += [*_open_parents(root), "--ro-bind", root, root]
-        for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: multiprocessing's semaphores
-            argv += ["--perms", "1777", "--size", str(limits.file_mb * MB), "--tmpfs", scratch]
-        argv += ["--bind", str(folder), INSIDE]
+            return subprocess.Popen(child, cwd=folder, env=env, **common, **_user_args(self._as_root))
         bin_dirs = [os.path.dirname(spec["python"]), *(os.path.join(root, "bin") for root in tool_roots)]
-        for key, value in _environment(INSIDE, bin_dirs).items():
-            argv += ["--setenv", key, value]
-        return subprocess.Popen([*argv, "--", *child], cwd="/", env={}, start_new_session=True,
-                                pass_fds=(status_fd,), **pipes)
+        argv = sandbox_bwrap.command(child, as_root=self._as_root, folder=str(folder), tool_roots=tool_roots,
+                                     env=_environment(INSIDE, bin_dirs), scratch_bytes=limits.file_mb * MB)
+        return subprocess.Popen(argv, cwd="/", env={}, **common)
 
     def _watch(self, process: subprocess.Popen, stdin: str, limits: SandboxLimits,
-               cancel: threading.Event | None, started: float, status_fd: int, isolation: str) -> RunResult:
+               cancel: threading.Event | None, on_start: Callable[[], None] | None, started: float,
+               status_fd: int) -> RunResult:
         """Pump the pipes until the child ends or must be killed; then kill its whole group and reap it."""
         capture = Capture(process, stdin.encode("utf-8"), limits.output_bytes, limits.output_bytes * FLOOD_FACTOR)
         deadline = started + limits.wall_s
         reason = None
         try:
-            while not _has_exited(process.pid):
+            if on_start is not None:
+                on_start()
+            while not has_exited(process.pid):
                 reason = _stop_reason(cancel, deadline, capture)
                 if reason:
                     break
                 capture.pump(POLL_S)
-        finally:
-            _kill_group(process.pid)
+        finally:  # also when on_start or the caller's thread raises: nothing outlives the run
+            kill_group(process.pid)
             capture.drain()
             process.wait()
             wait_group_gone(process.pid)
@@ -321,13 +264,7 @@ class Sandbox:
         exit_code = None if killed else _exit_code(status, process.returncode)
         out, err, truncated = capture.text()
         return RunResult(exit_code, out, err, killed in ("wall time", "cpu time"), killed, truncated,
-                         time.monotonic() - started, isolation)
-
-
-def _has_exited(pid: int) -> bool:
-    # WNOWAIT: leave the child unreaped, so its pid — the process group's id — cannot be reused before the
-    # group is killed.
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+                         time.monotonic() - started, self.isolation)
 
 
 def _stop_reason(cancel: threading.Event | None, deadline: float, capture: Capture) -> str | None:
@@ -340,16 +277,9 @@ def _stop_reason(cancel: threading.Event | None, deadline: float, capture: Captu
     return None
 
 
-def _kill_group(pgid: int) -> None:
-    """SIGKILL the session's group: under bubblewrap that is bwrap, whose death takes its PID namespace along."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _read_status(fd: int) -> dict:
-    """The supervisor's (and runner's) JSON lines, merged; empty when it never got to report."""
+    """The supervisor's and the runner's JSON lines; the last line saying how the program ended wins (the
+    supervisor writes it after the program's end, and the program could write to the pipe it inherited)."""
     os.set_blocking(fd, False)
     data = b""
     while True:
@@ -363,9 +293,13 @@ def _read_status(fd: int) -> dict:
     status: dict = {}
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
-            status.update(json.loads(line))
-        except (ValueError, TypeError):
-            continue  # the program may write to the inherited status pipe; only well-formed lines count
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict):
+            if "exit" in report or "signal" in report:
+                status = {key: value for key, value in status.items() if key not in ("exit", "signal", "cpu")}
+            status.update(report)
     return status
 
 

@@ -57,8 +57,8 @@ def _rlimits(as_root: bool, python: str | None) -> list[str]:
 
 
 def _limits(limits: SandboxLimits, isolation: str, as_root: bool) -> list[str]:
-    # Without a user namespace of its own the process count is per user, shared by runs at the same time.
-    shared = " (shared by the runs at the same time)" if as_root or isolation == "rlimits" else ""
+    # Without a user namespace of its own the kernel counts every process of the uid: the limit is set on top.
+    shared = " more than its user already runs" if as_root or isolation == "rlimits" else ""
     return [
         f"CPU {limits.cpu_s} s, memory {limits.memory_mb} MB, {limits.processes} processes{shared}, "
         f"files {limits.file_mb} MB each",

@@ -1,11 +1,15 @@
-"""A sandboxed child's pipes: stdin fed and stdout/stderr read through one selector, so a child printing
-100 MB never blocks on a full pipe while we block on another; each stream kept up to a cap, the excess
-counted (to tell truncation and floods) and dropped."""
+"""Watching a sandboxed child: its pipes and its process group.
+
+Capture feeds stdin and reads stdout/stderr through one selector, so a child printing 100 MB never blocks on
+a full pipe while we block on another; each stream is kept up to a cap, the excess counted (to tell
+truncation and floods) and dropped. The process helpers tell its end without reaping it, kill its whole
+group, wait until none of the group still runs, and count a user's tasks (for the process limit)."""
 
 from __future__ import annotations
 
 import os
 import selectors
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -84,6 +88,34 @@ class Capture:
             stream.close()
         except OSError:
             pass
+
+
+def has_exited(pid: int) -> bool:
+    # WNOWAIT: leave the child unreaped, so its pid — the process group's id — cannot be reused before the
+    # group is killed.
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL the session's group: under bubblewrap that is bwrap, whose death takes its PID namespace along."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def tasks_of(uid: int) -> int:
+    """How many processes and threads `uid` runs now: RLIMIT_NPROC counts them all, not only the run's."""
+    count = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path("/proc", entry, "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            count += int(fields.get("Threads", "1").strip() or 1)
+    return count
 
 
 def wait_group_gone(pgid: int) -> None:
