@@ -106,6 +106,11 @@ def test_hello_world_is_ok_and_an_exception_shows_the_programs_traceback(sandbox
     assert "runpy" not in failed.stderr  # the runner's own frames are left out
 
 
+def test_a_signal_ending_the_program_is_its_exit_code_not_a_kill(sandbox):
+    result = sandbox.run_python("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    assert (result.exit_code, result.killed, result.ok) == (-15, None, False)
+
+
 def test_files_are_beside_main_and_importable(sandbox):
     files = {"helper.py": "VALUE = 41\n", "data/input.txt": "from a file"}
     result = sandbox.run_python("import helper\nprint(helper.VALUE + 1, open('data/input.txt').read())", files=files)
@@ -309,6 +314,18 @@ def test_work_folders_are_removed_even_after_a_kill(sandbox, open_tmp):
     code = "import os\nos.makedirs('sub/closed')\nopen('sub/closed/f', 'w').write('x')\nos.chmod('sub', 0o500)\n"
     assert sandbox.run_python(code).ok
     assert sandbox.run_python(code + "while True:\n    pass\n", limits=QUICK).killed == "wall time"
+    assert list((open_tmp / "work").iterdir()) == []
+
+
+def test_a_failing_on_start_callback_leaves_nothing_running(sandbox, open_tmp):
+    before = sandbox_processes()
+
+    def broken_callback():
+        raise RuntimeError("the caller broke")
+
+    with pytest.raises(RuntimeError, match="the caller broke"):
+        sandbox.run_python("import time\ntime.sleep(120)\n", on_start=broken_callback)
+    assert not wait_until_no_new_sandbox_processes(before)
     assert list((open_tmp / "work").iterdir()) == []
 
 

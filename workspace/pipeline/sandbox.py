@@ -34,6 +34,7 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 FLOOD_FACTOR = 16  # a stream this many times over output_bytes is a flood: the child is killed
 POLL_S = 0.02  # how often cancel and the wall clock are checked while the child runs
 MB = 1024 * 1024
+STATUS_TYPES = {"exit": int, "signal": int, "cpu": (int, float), "memory": bool}  # what sandbox_child reports
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _user_args(as_root: bool) -> dict:
 
 def _safe_path(folder: Path, name: str) -> Path:
     relative = PurePosixPath(name)
-    if not name or relative.is_absolute() or ".." in relative.parts:
+    if not relative.parts or relative.is_absolute() or ".." in relative.parts:
         raise ValueError(f"Sandbox file names must be relative paths inside the work folder, not {name!r}")
     return folder.joinpath(*relative.parts)
 
@@ -280,27 +281,32 @@ def _stop_reason(cancel: threading.Event | None, deadline: float, capture: Captu
 def _read_status(fd: int) -> dict:
     """The supervisor's and the runner's JSON lines; the last line saying how the program ended wins (the
     supervisor writes it after the program's end, and the program could write to the pipe it inherited)."""
-    os.set_blocking(fd, False)
+    status: dict = {}
+    for line in _read_available(fd).decode("utf-8", errors="replace").splitlines():
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(report, dict):
+            continue
+        report = {key: value for key, value in report.items() if isinstance(value, STATUS_TYPES.get(key, ()))}
+        if "exit" in report or "signal" in report:
+            status = {key: value for key, value in status.items() if key not in ("exit", "signal", "cpu")}
+        status.update(report)
+    return status
+
+
+def _read_available(fd: int) -> bytes:
+    os.set_blocking(fd, False)  # a process left holding the pipe must not hang us
     data = b""
     while True:
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
-            break
+            return data
         if not chunk:
-            break
+            return data
         data += chunk
-    status: dict = {}
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        try:
-            report = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(report, dict):
-            if "exit" in report or "signal" in report:
-                status = {key: value for key, value in status.items() if key not in ("exit", "signal", "cpu")}
-            status.update(report)
-    return status
 
 
 def _limit_hit(status: dict, limits: SandboxLimits) -> str | None:
