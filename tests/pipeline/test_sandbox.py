@@ -42,8 +42,13 @@ def open_tmp():
 
 @pytest.fixture
 def sandbox(isolation, open_tmp) -> Sandbox:
-    box = Sandbox(use_bwrap=None if isolation == "bubblewrap" else False, temp_root=str(open_tmp / "work"))
     (open_tmp / "work").mkdir(mode=0o755)
+    return make_sandbox(isolation, open_tmp)
+
+
+def make_sandbox(isolation: str, open_tmp: Path, **options) -> Sandbox:
+    use_bwrap = None if isolation == "bubblewrap" else False
+    box = Sandbox(use_bwrap=use_bwrap, temp_root=str(open_tmp / "work"), **options)
     assert box.isolation == isolation  # auto-detection finds bubblewrap here; False forces the fallback
     return box
 
@@ -260,14 +265,16 @@ def test_writes_outside_the_work_folder_are_refused(sandbox, tmp_path):
     assert not any(Path(target).exists() for target in targets)
 
 
-def test_a_planted_data_folder_and_home_cannot_be_read(sandbox, isolation, open_tmp):
+def test_a_planted_data_folder_and_home_cannot_be_read(isolation, open_tmp):
+    (open_tmp / "work").mkdir(mode=0o755)
     data = open_tmp / "data"
-    data.mkdir(mode=0o700)  # as the store makes it
+    data.mkdir(mode=0o700)  # as the store should make it
     (data / "auth.json").write_text('{"secret": "hunter2"}')
-    (open_tmp / "public.txt").write_text("world-readable")
-    (open_tmp / "public.txt").chmod(0o644)
-    home = Path.home() / ".bashrc"
-    targets = [str(data / "auth.json"), str(home), str(open_tmp / "public.txt")]
+    public = open_tmp / "public"
+    public.mkdir(mode=0o755)
+    (public / "notes.txt").write_text("world-readable")
+    sandbox = make_sandbox(isolation, open_tmp, private_folders=[data, public])
+    targets = [str(data / "auth.json"), str(Path.home() / ".bashrc"), str(public / "notes.txt")]
     code = dedent("""
         import json, sys
         for target in json.loads(sys.stdin.read()):
@@ -280,9 +287,15 @@ def test_a_planted_data_folder_and_home_cannot_be_read(sandbox, isolation, open_
     lines = result.stdout.splitlines()
     assert result.ok and lines[0].startswith("refused") and lines[1].startswith("refused"), lines
     assert "hunter2" not in result.stdout + result.stderr
-    # The control: under rlimits the file system is there, only permissions hold; bubblewrap mounts none of it.
-    expected = "read world-readable" if isolation == "rlimits" else "refused FileNotFoundError"
-    assert lines[2] == expected
+    # The control, and what `guarantees` says about each folder: under rlimits the file system is there and only
+    # permissions hold — a folder open to others is read, and said to be; bubblewrap mounts none of it.
+    if isolation == "rlimits":
+        assert lines[2] == "read world-readable"
+        assert f"{data}: closed to uid 65534 by its permissions" in sandbox.guarantees
+        assert f"{public}: READABLE by uid 65534: its permissions let others in (make it 0700)" in sandbox.guarantees
+    else:
+        assert lines[2] == "refused FileNotFoundError"
+        assert {f"{data}: not mounted", f"{public}: not mounted"} <= set(sandbox.guarantees)
 
 
 def test_the_environment_is_scrubbed(sandbox, monkeypatch):

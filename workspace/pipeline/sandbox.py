@@ -147,10 +147,12 @@ class Sandbox:
     """Runs code in a child process that cannot reach the network, the data folder or anything it may not."""
 
     def __init__(self, limits: SandboxLimits = SandboxLimits(), *, use_bwrap: bool | None = None,
-                 temp_root: str | None = None):
+                 temp_root: str | None = None, private_folders: Sequence[str | Path] = ()):
         self.limits = limits
         self._use_bwrap = use_bwrap
         self._temp_root = temp_root  # where work folders are made; None: the system's temp folder
+        # Folders the code must never read (the data folder): never mounted, and checked in `guarantees`.
+        self._private = tuple(Path(folder) for folder in private_folders)
         self._as_root = os.geteuid() == 0
 
     @property
@@ -162,7 +164,8 @@ class Sandbox:
     @property
     def guarantees(self) -> tuple[str, ...]:
         python = sys.executable if self.isolation == "bubblewrap" else _fallback_python(self._as_root)
-        return describe(self.isolation, self.limits, as_root=self._as_root, python=python)
+        return describe(self.isolation, self.limits, as_root=self._as_root, python=python, private=self._private,
+                        sandbox_ids=(SANDBOX_UID, SANDBOX_GID))
 
     def run_python(self, code: str, *, files: Mapping[str, str] | None = None, stdin: str = "",
                    cancel: threading.Event | None = None, limits: SandboxLimits | None = None,
@@ -237,7 +240,8 @@ class Sandbox:
             return subprocess.Popen(child, cwd=folder, env=env, **common, **_user_args(self._as_root))
         bin_dirs = [os.path.dirname(spec["python"]), *(os.path.join(root, "bin") for root in tool_roots)]
         argv = sandbox_bwrap.command(child, as_root=self._as_root, folder=str(folder), tool_roots=tool_roots,
-                                     env=_environment(INSIDE, bin_dirs), scratch_bytes=limits.file_mb * MB)
+                                     env=_environment(INSIDE, bin_dirs), scratch_bytes=limits.file_mb * MB,
+                                     private=self._private)
         return subprocess.Popen(argv, cwd="/", env={}, **common)
 
     def _watch(self, process: subprocess.Popen, stdin: str, limits: SandboxLimits,

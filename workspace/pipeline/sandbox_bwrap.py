@@ -36,10 +36,10 @@ def works(as_root: bool) -> bool:
 
 
 def command(child: Sequence[str], *, as_root: bool, folder: str, env: Mapping[str, str],
-            tool_roots: Sequence[str], scratch_bytes: int) -> list[str]:
+            tool_roots: Sequence[str], scratch_bytes: int, private: Sequence[Path] = ()) -> list[str]:
     """bwrap's argv running `child` with `folder` bound writable at INSIDE and nothing else writable."""
     argv = [shutil.which("bwrap") or "bwrap", *_namespaces(as_root), *_system()]
-    for root in _bind_roots(tool_roots):
+    for root in _bind_roots(tool_roots, private):
         argv += [*_open_parents(root), "--ro-bind", root, root]
     for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: multiprocessing's semaphores
         argv += ["--perms", "1777", "--size", str(scratch_bytes), "--tmpfs", scratch]
@@ -77,10 +77,11 @@ def _system() -> list[str]:
     return args
 
 
-def _bind_roots(extra: Sequence[str]) -> list[str]:
+def _bind_roots(extra: Sequence[str], private: Sequence[Path] = ()) -> list[str]:
     """The interpreter's prefixes (and a tool's install folder) outside /usr, bound read-only — unless binding
-    one would bring along a home, the working folder or this program's checkout (the data folder's home)."""
-    private = [Path.home(), Path.cwd(), Path(__file__).resolve().parents[2]]
+    one would bring along a private folder, a home, the working folder or this program's checkout."""
+    private = [*(Path(folder).resolve() for folder in private), Path.home(), Path.cwd(),
+               Path(__file__).resolve().parents[2]]
     roots = {Path(os.path.realpath(root)) for root in [sys.base_prefix, sys.prefix, install_root(sys.executable),
                                                        *extra]}
     return sorted(str(root) for root in roots if root.is_dir() and not root.is_relative_to("/usr")

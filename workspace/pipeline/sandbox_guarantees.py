@@ -5,16 +5,50 @@ including where it is weak (the rlimits fallback's in-process network block, its
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from workspace.pipeline.sandbox import SandboxLimits
 
 
-def describe(isolation: str, limits: SandboxLimits, *, as_root: bool, python: str | None) -> tuple[str, ...]:
+def describe(isolation: str, limits: SandboxLimits, *, as_root: bool, python: str | None,
+             private: Sequence[Path] = (), sandbox_ids: tuple[int, int] = (65534, 65534)) -> tuple[str, ...]:
     lines = _bubblewrap(limits, as_root) if isolation == "bubblewrap" else _rlimits(as_root, python)
-    return (*lines, *_limits(limits, isolation, as_root), *_common())
+    folders = [_private_folder(Path(folder), isolation, as_root, sandbox_ids) for folder in private]
+    return (*lines, *folders, *_limits(limits, isolation, as_root), *_common())
+
+
+def _private_folder(folder: Path, isolation: str, as_root: bool, sandbox_ids: tuple[int, int]) -> str:
+    """Checked now, not assumed: under rlimits only the permissions on the way to the folder keep it closed."""
+    if isolation == "bubblewrap":
+        return f"{folder}: not mounted"
+    if not folder.exists():
+        return f"{folder}: does not exist yet (its permissions decide once it does)"
+    if not as_root:
+        return f"{folder}: READABLE (the code runs as your own user)"
+    if closed_to(folder, *sandbox_ids):
+        return f"{folder}: closed to uid {sandbox_ids[0]} by its permissions"
+    return f"{folder}: READABLE by uid {sandbox_ids[0]}: its permissions let others in (make it 0700)"
+
+
+def closed_to(folder: Path, uid: int, gid: int) -> bool:
+    """Whether `uid`/`gid` cannot list `folder` or enter it or a folder on the way (a missing one is closed)."""
+    folder = folder.resolve()
+    for step in [folder, *folder.parents]:
+        try:
+            info = os.stat(step)
+        except OSError:
+            return True
+        shift = 6 if info.st_uid == uid else 3 if info.st_gid == gid else 0
+        needed = stat.S_IXOTH | (stat.S_IROTH if step == folder else 0)
+        if (info.st_mode >> shift) & needed != needed:
+            return True
+    return False
 
 
 def _bubblewrap(limits: SandboxLimits, as_root: bool) -> list[str]:
