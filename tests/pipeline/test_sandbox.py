@@ -109,6 +109,9 @@ def test_hello_world_is_ok_and_an_exception_shows_the_programs_traceback(sandbox
     assert failed.exit_code == 1 and failed.killed is None
     assert 'File "main.py", line 2, in f' in failed.stderr and "ValueError: boom" in failed.stderr
     assert "runpy" not in failed.stderr  # the runner's own frames are left out
+    syntax = sandbox.run_python("def broken(:\n")
+    assert syntax.exit_code == 1 and 'File "main.py", line 1' in syntax.stderr and "SyntaxError" in syntax.stderr
+    assert "runpy" not in syntax.stderr
 
 
 def test_a_signal_ending_the_program_is_its_exit_code_not_a_kill(sandbox):
@@ -164,9 +167,11 @@ def test_an_infinite_loop_is_killed_on_the_wall_limit(sandbox, isolation):
     assert_clean(result, isolation)
 
 
-def test_the_cpu_limit_kills_a_busy_loop(sandbox):
-    result = sandbox.run_python("while True:\n    pass\n", limits=SandboxLimits(wall_s=60, cpu_s=1))
-    assert (result.killed, result.timed_out, result.exit_code) == ("cpu time", True, None)
+def test_the_cpu_limit_kills_a_busy_loop_keeping_what_it_printed(sandbox):
+    # The CPU second is spent after the print, so the print surely happened: unbuffered, it was captured.
+    code = "print('started')\nwhile True:\n    pass\n"
+    result = sandbox.run_python(code, limits=SandboxLimits(wall_s=60, cpu_s=1))
+    assert (result.killed, result.timed_out, result.exit_code, result.stdout) == ("cpu time", True, None, "started\n")
 
 
 def test_a_memory_bomb_hits_the_memory_limit(sandbox):

@@ -123,7 +123,7 @@ def _environment(home: str, extra_path: Sequence[str]) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",  # what was printed before a kill is still captured
+        "PYTHONUNBUFFERED": "1",  # for Pythons that run_command starts (run_python's runner has -u)
         "PYTHONIOENCODING": "utf-8",
     }
 

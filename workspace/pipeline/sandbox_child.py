@@ -61,7 +61,8 @@ def start_program(spec):
     try:
         if spec["mode"] == "python":
             runner = dict(spec, role="runner")
-            argv = [sys.executable, "-I", "-B", "-c", spec["source"], json.dumps(runner)]
+            # -u: what was printed before a kill is captured (-I ignores PYTHONUNBUFFERED)
+            argv = [sys.executable, "-I", "-B", "-u", "-c", spec["source"], json.dumps(runner)]
         else:
             argv = spec["argv"]
         os.execv(argv[0], argv)
@@ -85,6 +86,7 @@ def supervise(spec):
 
 
 def run_main(spec):
+    memory_report = (json.dumps({"memory": True}) + "\n").encode()  # made now: later memory may be short
     if spec.get("block_network"):
         sys.addaudithook(refuse)
     sys.argv = ["main.py"]
@@ -95,11 +97,11 @@ def run_main(spec):
         raise
     except BaseException as error:
         if isinstance(error, MemoryError):
-            report(spec, memory=True)
-        tb = error.__traceback__  # show the program's frames, not this runner's
+            os.write(spec["status_fd"], memory_report)
+        tb = error.__traceback__  # show the program's frames, not this runner's (none for a SyntaxError)
         while tb is not None and tb.tb_frame.f_code.co_filename != "main.py":
             tb = tb.tb_next
-        traceback.print_exception(type(error), error, tb or error.__traceback__)
+        traceback.print_exception(type(error), error, tb)
         sys.exit(1)
 
 
