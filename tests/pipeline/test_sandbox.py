@@ -54,12 +54,12 @@ def make_sandbox(isolation: str, open_tmp: Path, **options) -> Sandbox:
 
 
 def sandbox_processes() -> set[int]:
-    """Pids of live processes owned by the sandbox user."""
+    """Pids of the sandbox user's processes, zombies included (they too count against its process limit)."""
     found = set()
-    for entry in os.listdir("/proc"):
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             status = Path("/proc", entry, "status").read_text()
-        except (OSError, ValueError):
+        except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if fields.get("Uid", "").split()[:1] == [str(SANDBOX_UID)]:
