@@ -71,14 +71,16 @@ def build_services(settings: Settings) -> Services:
                          retention=settings.history.retention)
     history.recover()  # runs a previous process stopped in the middle of are recorded as such
     chat = ChatService(store, gateway, router, settings.chat, history)
-    sandbox = make_sandbox(settings.pipeline)
+    sandbox = make_sandbox(settings.pipeline, settings.data_dir)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
     services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
     services.profiles()  # first start: somewhere to chat right away
     return services
 
 
-def make_sandbox(settings: PipelineSettings) -> Sandbox:
+def make_sandbox(settings: PipelineSettings, data_dir: Path) -> Sandbox:
+    """The sandbox generated code runs in; it knows the data folder so its guarantees can speak of it."""
     limits = SandboxLimits(wall_s=settings.sandbox_wall_s, cpu_s=settings.sandbox_cpu_s,
                            memory_mb=settings.sandbox_memory_mb)
-    return Sandbox(limits, use_bwrap={"auto": None, "bubblewrap": True, "rlimits": False}[settings.sandbox])
+    return Sandbox(limits, use_bwrap={"auto": None, "bubblewrap": True, "rlimits": False}[settings.sandbox],
+                   private_folders=[data_dir])

@@ -64,3 +64,10 @@ def test_exports_keep_the_kind_and_old_exports_import_as_chats(store, profile):
     assert store.import_chat_json(profile.id, exported).kind == "study"
     old = {**exported, "schema_version": 1, "chat": {k: v for k, v in exported["chat"].items() if k != "kind"}}
     assert store.import_chat_json(profile.id, old).kind == "chat"
+
+
+def test_the_data_folder_is_private_to_its_owner(data_dir):
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+    with WorkspaceStore(data_dir):
+        assert data_dir.stat().st_mode & 0o777 == 0o700

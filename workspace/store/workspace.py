@@ -57,6 +57,7 @@ class WorkspaceStore:
         self._durable, self._max_open = durable, max_open_chats
         self._lock = threading.RLock()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _make_private(self.data_dir)
         self._folder_lock = FolderLock(self.data_dir)
         try:
             self._index = IndexFile(self.data_dir, durable=durable)
@@ -427,3 +428,13 @@ def _verify_restored(folder: Path) -> None:
         for profile in store.list_profiles():
             for chat in store.list_chats(profile.id, include_deleted=True):
                 store.list_messages(chat.id)
+
+
+def _make_private(folder: Path) -> None:
+    """Chats are private: the data folder is readable by its owner only (0700), as `~/.ssh` is. Other users on
+    the machine — and the code pipeline's sandbox user — cannot read it."""
+    try:
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)
+    except OSError as exc:  # not ours to change (a shared mount): say so, keep working
+        logger.warning("Could not make {} private (mode 0700): {}", folder, exc)
