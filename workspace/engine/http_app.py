@@ -1,0 +1,167 @@
+"""The engine's HTTP application (ASGI, on Starlette): Ollama's routes over `OllamaApi`.
+
+Owns what happens between uvicorn and the endpoints: the Host/Origin checks Ollama applies on loopback
+(before any byte of a body is read), the body size limit (from Content-Length before reading, and
+while a chunked body streams in), closing a connection whose request body was left unread (so
+nothing is parsed as the next request and nothing unbounded is drained), JSON bodies strict about
+NaN and Infinity, and Ollama's plain-text 404/405. Framing errors (bad chunk sizes, negative
+Content-Length, over-long lines) never get this far: uvicorn's h11 parser answers them with a 400.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from workspace.engine.common import BadRequest
+from workspace.engine.exchange import ThreadedCall
+
+if TYPE_CHECKING:
+    from workspace.engine.handlers import OllamaApi
+
+MAX_BODY = 512 << 20  # images travel inline as base64
+_ALLOWED_ORIGIN_SCHEMES = ("app", "file", "tauri", "vscode-webview", "vscode-file")
+_CLOSE = (b"connection", b"close")
+
+# path → (methods, OllamaApi method); GET routes answer HEAD too.
+API_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    "/api/version": (("GET",), "version"),
+    "/api/tags": (("GET",), "tags"),
+    "/api/ps": (("GET",), "ps"),
+    "/api/show": (("POST",), "show"),
+    "/api/chat": (("POST",), "chat"),
+    "/api/generate": (("POST",), "generate"),
+    "/api/pull": (("POST",), "pull"),
+    "/api/embed": (("POST",), "embed"),
+}
+
+
+def is_local_host(hostname: str) -> bool:
+    """Ollama's DNS-rebinding rule for a loopback bind: local names and local/private addresses."""
+    name = hostname.strip("[]").lower()
+    if name in ("localhost", socket.gethostname().lower()) or name.endswith(
+            (".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_unspecified
+
+
+def origin_allowed(origin: str) -> bool:
+    parts = urlsplit(origin)
+    if parts.scheme in _ALLOWED_ORIGIN_SCHEMES:
+        return True
+    return parts.scheme in ("http", "https") and (parts.hostname or "") in (
+        "localhost", "127.0.0.1", "0.0.0.0", "::1")
+
+
+def request_allowed(headers: Headers) -> bool:
+    """Ollama's checks for a loopback bind (the engine binds nothing else)."""
+    origin = headers.get("origin")
+    if origin and not origin_allowed(origin):
+        return False
+    host = headers.get("host")
+    return not host or is_local_host(urlsplit(f"//{host}").hostname or "")
+
+
+class _Guard:
+    """Outermost ASGI layer: refuse foreign Host/Origin with Ollama's empty 403 before reading
+    anything, and close the connection after any response sent while the request body is unread."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        has_body = "transfer-encoding" in headers or headers.get("content-length", "0").strip("0") != ""
+        if not request_allowed(headers):
+            return await Response(status_code=403, headers={"connection": "close"} if has_body else None)(
+                scope, receive, send)
+        body_read = not has_body
+
+        async def tracked_receive() -> dict:
+            nonlocal body_read
+            message = await receive()
+            body_read = body_read or not message.get("more_body", False)
+            return message
+
+        async def closing_send(message: dict) -> None:
+            if message["type"] == "http.response.start" and not body_read:
+                message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
+            await send(message)
+
+        await self.app(scope, tracked_receive, closing_send)
+
+
+def parse_body(raw: bytes, needs_body: bool) -> dict[str, Any]:
+    """The request's JSON object. NaN and Infinity are not JSON (Python accepts them; Go does not)."""
+    if not needs_body:
+        return {}
+    if not raw.strip():
+        raise BadRequest("missing request body")
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"invalid character in JSON body: {error}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"json: cannot unmarshal {type(body).__name__} into a request object")
+    return body
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
+def _api_endpoint(api: OllamaApi, name: str) -> Callable:
+    endpoint = getattr(api, name)
+
+    async def call(request: Request) -> Response:
+        try:
+            raw = await request.body()  # bounded by the app's max_body_size (413)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is there to read it
+        needs_body = request.method == "POST"
+        return ThreadedCall(endpoint, lambda: parse_body(raw, needs_body),
+                            f"{request.method} {request.url.path}")
+    return call
+
+
+async def _root(request: Request) -> Response:
+    return PlainTextResponse("Ollama is running")
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("404 page not found", status_code=404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("405 method not allowed", status_code=405)
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "request body too large"}, status_code=413)
+
+
+def build_app(api: OllamaApi, max_body: int = MAX_BODY) -> Callable:
+    """The ASGI application uvicorn serves."""
+    routes = [Route("/", _root, methods=["GET"])]
+    routes += [Route(path, _api_endpoint(api, name), methods=list(methods))
+               for path, (methods, name) in API_ROUTES.items()]
+    handlers: dict[Any, Callable] = {404: _not_found, 405: _not_allowed, 413: _too_large}
+    app = Starlette(routes=routes, exception_handlers=handlers, max_body_size=max_body)
+    return _Guard(app)
+
