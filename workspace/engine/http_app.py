@@ -77,20 +77,23 @@ def request_allowed(headers: Headers) -> bool:
 
 
 class _Guard:
-    """Outermost ASGI layer: refuse foreign Host/Origin with Ollama's empty 403 before reading
-    anything, and close the connection after any response sent while the request body is unread."""
+    """Outermost ASGI layer: refuse foreign Host/Origin with Ollama's empty 403 and a Content-Length
+    over the limit with a 413, both before reading anything, and close the connection after any
+    response sent while the request body is unread. (Starlette's limit counts a chunked body.)"""
 
-    def __init__(self, app: Callable):
-        self.app = app
+    def __init__(self, app: Callable, max_body: int):
+        self.app, self.max_body = app, max_body
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
         has_body = "transfer-encoding" in headers or headers.get("content-length", "0").strip("0") != ""
+        close = {"connection": "close"} if has_body else None
         if not request_allowed(headers):
-            return await Response(status_code=403, headers={"connection": "close"} if has_body else None)(
-                scope, receive, send)
+            return await Response(status_code=403, headers=close)(scope, receive, send)
+        if int(headers.get("content-length", "0")) > self.max_body:  # h11 let only digits through
+            return await JSONResponse({"error": "request body too large"}, 413, close)(scope, receive, send)
         body_read = not has_body
 
         async def tracked_receive() -> dict:
@@ -163,5 +166,5 @@ def build_app(api: OllamaApi, max_body: int = MAX_BODY) -> Callable:
                for path, (methods, name) in API_ROUTES.items()]
     handlers: dict[Any, Callable] = {404: _not_found, 405: _not_allowed, 413: _too_large}
     app = Starlette(routes=routes, exception_handlers=handlers, max_body_size=max_body)
-    return _Guard(app)
+    return _Guard(app, max_body)
 
