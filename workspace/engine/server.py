@@ -111,6 +111,9 @@ class EngineServer:
         self._thread = threading.Thread(target=self._serve, args=(sock,), name="engine-http", daemon=True)
         self._thread.start()
         self._server.ready.wait()
+        if not self._server.started:
+            self.stop()
+            raise RuntimeError("the engine's HTTP server did not start (the log says why)")
         return self.url
 
     def _serve(self, sock: socket.socket) -> None:
