@@ -20,6 +20,7 @@ from workspace.engine.models import ModelUnavailable
 
 log = logging.getLogger(__name__)
 Endpoint = Callable[[Any, dict[str, Any]], None]  # (exchange, body) → None; see handlers.Exchange
+Adapter = Callable[["_Exchange"], Any]  # wraps the exchange for another API's shapes (openai_compat)
 _END = object()
 _JSON = "application/json; charset=utf-8"
 _NDJSON = "application/x-ndjson"
@@ -48,13 +49,24 @@ class _Exchange:
         self._put((status, _JSON, json_bytes(body)))
 
     def send_line(self, body: dict[str, Any]) -> None:
+        self.send_chunk(json_bytes(body) + b"\n", _NDJSON)
+
+    def send_chunk(self, data: bytes, content_type: str) -> None:
+        """One piece of a streamed response (the first one fixes its content type)."""
         if self.gone:
             raise ClientGone("the client closed the connection")
         self.streaming = True
-        self._put((None, _NDJSON, json_bytes(body) + b"\n"))
+        self._put((None, content_type, data))
 
     def client_gone(self) -> bool:
         return self.gone
+
+    def fail(self, status: int, message: str) -> None:
+        """Report an error the way the native API does: a last line in a stream, else JSON."""
+        if self.streaming:
+            self.send_line({"error": message})
+        else:
+            self.send_json(status, {"error": message})
 
     def end(self) -> None:
         try:
@@ -67,8 +79,10 @@ class ThreadedCall:
     """An ASGI response that runs `endpoint(exchange, body)` in a worker thread and sends what it
     produces: one JSON response, or a chunked NDJSON stream ended when the endpoint returns."""
 
-    def __init__(self, endpoint: Endpoint, parse_body: Callable[[], dict[str, Any]], describe: str):
+    def __init__(self, endpoint: Endpoint, parse_body: Callable[[], dict[str, Any]], describe: str,
+                 adapt: Adapter | None = None):
         self._endpoint, self._parse_body, self._describe = endpoint, parse_body, describe
+        self._adapt = adapt
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         queue: asyncio.Queue = asyncio.Queue()
@@ -84,24 +98,22 @@ class ThreadedCall:
             watcher.cancel()
 
     def _work(self, exchange: _Exchange) -> None:
+        target = self._adapt(exchange) if self._adapt else exchange
         try:
-            self._endpoint(exchange, self._parse_body())  # parsed here: a big body does not stall the loop
-        except Exception as error:  # noqa: BLE001 - every failure becomes an Ollama-style error, never a dropped socket
-            self._fail(exchange, error)
+            self._endpoint(target, self._parse_body())  # parsed here: a big body does not stall the loop
+        except Exception as error:  # noqa: BLE001 - every failure becomes an error response, never a dropped socket
+            self._fail(target, error)
         finally:
             exchange.end()
 
-    def _fail(self, exchange: _Exchange, error: Exception) -> None:
+    def _fail(self, target: Any, error: Exception) -> None:
         if isinstance(error, (ClientGone, RequestAbandoned)):
             return  # nobody to tell (or the engine is stopping: _pump answers 503)
         status, message = status_for(error)
         if status >= 500 and not isinstance(error, (ApiError, ServerBusy)):
             log.error("engine request %s failed", self._describe, exc_info=error)
         try:
-            if exchange.streaming:
-                exchange.send_line({"error": message})
-            else:
-                exchange.send_json(status, {"error": message})
+            target.fail(status, message)
         except ClientGone:
             pass
 

@@ -4,12 +4,14 @@ Owns what happens between uvicorn and the endpoints: the Host/Origin checks Olla
 (before any byte of a body is read), the body size limit (from Content-Length before reading, and
 while a chunked body streams in), closing a connection whose request body was left unread (so
 nothing is parsed as the next request and nothing unbounded is drained), JSON bodies strict about
-NaN and Infinity, and Ollama's plain-text 404/405. Framing errors (bad chunk sizes, negative
+NaN and Infinity, Ollama's plain-text 404/405, and the routes of its OpenAI-compatible API
+(openai_compat.py). Framing errors (bad chunk sizes, negative
 Content-Length, over-long lines) never get this far: uvicorn's h11 parser answers them with a 400.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import socket
@@ -23,8 +25,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from workspace.engine import openai_compat
 from workspace.engine.common import BadRequest
-from workspace.engine.exchange import ThreadedCall
+from workspace.engine.exchange import Adapter, Endpoint, ThreadedCall
 
 if TYPE_CHECKING:
     from workspace.engine.handlers import OllamaApi
@@ -129,8 +132,8 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
-def _api_endpoint(api: OllamaApi, name: str) -> Callable:
-    endpoint = getattr(api, name)
+def _threaded(endpoint_for: Callable[[Request], Endpoint], adapt: Adapter | None = None) -> Callable:
+    """A route that reads the body here and runs the endpoint in a worker thread (exchange.py)."""
 
     async def call(request: Request) -> Response:
         try:
@@ -138,9 +141,26 @@ def _api_endpoint(api: OllamaApi, name: str) -> Callable:
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is there to read it
         needs_body = request.method == "POST"
-        return ThreadedCall(endpoint, lambda: parse_body(raw, needs_body),
-                            f"{request.method} {request.url.path}")
+        return ThreadedCall(endpoint_for(request), lambda: parse_body(raw, needs_body),
+                            f"{request.method} {request.scope['path']}", adapt)
     return call
+
+
+def _openai_routes(api: OllamaApi) -> list[Route]:
+    """Ollama's OpenAI-compatible API; errors in OpenAI's shape, completions re-shaped."""
+    chat = functools.partial(openai_compat.OpenAIExchange, chat=True)
+    text = functools.partial(openai_compat.OpenAIExchange, chat=False)
+    errors = openai_compat.OpenAIErrors
+    return [
+        Route("/v1/chat/completions", _threaded(
+            lambda r: functools.partial(openai_compat.chat_completions, api), chat), methods=["POST"]),
+        Route("/v1/completions", _threaded(
+            lambda r: functools.partial(openai_compat.completions, api), text), methods=["POST"]),
+        Route("/v1/models", _threaded(
+            lambda r: functools.partial(openai_compat.list_models, api), errors), methods=["GET"]),
+        Route("/v1/models/{model:path}", _threaded(lambda r: lambda ex, body: openai_compat.retrieve_model(
+            api, ex, r.path_params["model"]), errors), methods=["GET"]),
+    ]
 
 
 async def _root(request: Request) -> Response:
@@ -162,8 +182,9 @@ async def _too_large(request: Request, exc: Exception) -> Response:
 def build_app(api: OllamaApi, max_body: int = MAX_BODY) -> Callable:
     """The ASGI application uvicorn serves."""
     routes = [Route("/", _root, methods=["GET"])]
-    routes += [Route(path, _api_endpoint(api, name), methods=list(methods))
+    routes += [Route(path, _threaded(lambda request, name=name: getattr(api, name)), methods=list(methods))
                for path, (methods, name) in API_ROUTES.items()]
+    routes += _openai_routes(api)
     handlers: dict[Any, Callable] = {404: _not_found, 405: _not_allowed, 413: _too_large}
     app = Starlette(routes=routes, exception_handlers=handlers, max_body_size=max_body)
     return _Guard(app, max_body)
