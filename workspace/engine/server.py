@@ -105,7 +105,7 @@ class EngineServer:
         config = uvicorn.Config(
             build_app(OllamaApi(self.registry, self.runner), self.max_body),
             http="h11", loop="asyncio", ws="none", lifespan="off", interface="asgi3",
-            log_config=None, access_log=False, server_header=False,
+            log_config=None, server_header=False,  # log_config None: the process keeps its logging
             timeout_keep_alive=_IDLE_TIMEOUT_S, timeout_graceful_shutdown=_STOP_GRACE_S)
         self._server = _Uvicorn(config)
         self._thread = threading.Thread(target=self._serve, args=(sock,), name="engine-http", daemon=True)
