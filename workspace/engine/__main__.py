@@ -18,7 +18,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m workspace.engine",
         description="Serve the Ollama API from llama.cpp on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address (the API has no authentication)")
     parser.add_argument("--port", type=int, default=11435, help="0 picks a free port")
     parser.add_argument("--models-dir", type=Path, default=Path("data/models"))
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp CPU threads")
@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = EngineServer(args.models_dir, host=args.host, port=args.port, threads=args.threads,
-                          max_queue=args.max_queue, keep_alive_s=args.keep_alive)
+    try:
+        engine = EngineServer(args.models_dir, host=args.host, port=args.port, threads=args.threads,
+                              max_queue=args.max_queue, keep_alive_s=args.keep_alive)
+    except ValueError as error:
+        raise SystemExit(f"python -m workspace.engine: {error}") from None
     done = threading.Event()
     # SIGTERM as well as Ctrl-C, so a supervisor (or a test) can stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: done.set())

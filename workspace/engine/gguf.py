@@ -3,6 +3,9 @@
 Owns parsing of the GGUF key/value section and tensor index (enough to count parameters), and the
 translations Ollama shows from them: quantization names and human parameter sizes. It reads a plain
 binary stream sequentially, so it works on one file or on split parts read one after the other.
+Every length and count the header claims is checked against the bytes the file holds (and kept
+strings against a cap) before anything is allocated: a corrupt file is a GGUFError, never a
+MemoryError or OverflowError.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ _SCALARS = {
 _STRING, _ARRAY = 8, 9
 # Arrays longer than this (token lists, merges) are skipped: nobody shows them and they are megabytes.
 _MAX_KEPT_ARRAY = 64
+_MAX_KEPT_STRING = 16 << 20  # a chat template is kilobytes; a longer metadata string is corruption
+_MAX_DIMS = 4  # GGML_MAX_DIMS
+# The fewest bytes one key/value pair and one tensor index entry can take: bounds their counts.
+_MIN_KV_BYTES, _MIN_TENSOR_BYTES = 8 + 4 + 1, 8 + 4 + 8 + 4 + 8
+_DEFAULT_ALIGNMENT = 32
 
 # llama.cpp's llama_ftype enum → the names Ollama shows as quantization_level.
 FILE_TYPES = {
@@ -88,18 +96,33 @@ def human_number(count: int) -> str:
 
 
 class _Stream:
-    """Sequential reader over a binary stream, buffered so small reads stay cheap in Python."""
+    """Sequential reader over a binary stream, buffered so small reads stay cheap in Python.
 
-    def __init__(self, source: BinaryIO):
+    `size` is how many bytes the stream holds (None: unknown, then only the caps apply)."""
+
+    def __init__(self, source: BinaryIO, size: int | None):
         self._source = source
+        self.size = size
         self._buffer = b""
         self._pos = 0
+        self._base = 0  # stream offset of the buffer's first byte
+
+    @property
+    def offset(self) -> int:
+        return self._base + self._pos
+
+    def check(self, size: int, what: str) -> None:
+        """Refuse a claimed length that cannot be in the file, before allocating for it."""
+        if size < 0 or (self.size is not None and size > self.size - self.offset):
+            raise GGUFError(f"GGUF header claims {what} of {size} bytes, more than the file holds")
 
     def _need(self, size: int) -> None:
         if self._pos + size <= len(self._buffer):
             return
+        self.check(size, "a field")
         rest = self._buffer[self._pos:]
         more = self._source.read(max(size - len(rest), _READ_CHUNK))
+        self._base += self._pos
         self._buffer, self._pos = rest + more, 0
         if len(self._buffer) < size:
             raise GGUFError("unexpected end of file in GGUF header")
@@ -116,8 +139,19 @@ class _Stream:
         self._pos += size
         return data
 
+    def skip(self, size: int) -> None:
+        """Move past `size` bytes without holding them all in memory."""
+        self.check(size, "a skipped array")
+        while size > 0:
+            step = min(size, _READ_CHUNK)
+            self.raw(step)
+            size -= step
+
     def string(self) -> str:
-        return self.raw(self.unpack("<Q", 8)).decode("utf-8", errors="replace")
+        length = self.unpack("<Q", 8)
+        if length > _MAX_KEPT_STRING:
+            raise GGUFError(f"GGUF header claims a string of {length} bytes")
+        return self.raw(length).decode("utf-8", errors="replace")
 
     def skip_strings(self, count: int) -> None:
         # A hot loop (150k tokens in a typical vocabulary): work on the buffer with locals.
@@ -134,7 +168,7 @@ class _Stream:
                 remaining -= 1
             self._pos = pos
             if remaining:
-                self.raw(self.unpack("<Q", 8))
+                self.skip(self.unpack("<Q", 8))
                 remaining -= 1
 
 
@@ -150,37 +184,34 @@ def _read_array(stream: _Stream) -> tuple[list[Any] | None, int]:
     """Return (values, count); values is None when the array was too long to keep."""
     item_type = stream.unpack("<I", 4)
     count = stream.unpack("<Q", 8)
+    if item_type not in _SCALARS and item_type != _STRING:
+        raise GGUFError(f"unsupported GGUF array item type {item_type}")
+    item_size = 8 if item_type == _STRING else _SCALARS[item_type][1]
+    stream.check(count * item_size, f"an array of {count} items")
     if count <= _MAX_KEPT_ARRAY:
         return [_read_value(stream, item_type) for _ in range(count)], count
     if item_type == _STRING:
         stream.skip_strings(count)
-    elif item_type in _SCALARS:
-        stream.raw(_SCALARS[item_type][1] * count)
     else:
-        raise GGUFError("nested GGUF arrays are not supported")
+        stream.skip(item_size * count)
     return None, count
 
 
-def _read_tensor_parameters(stream: _Stream) -> int:
+def _read_tensor(stream: _Stream) -> tuple[int, int]:
+    """(parameter count, data offset) of one tensor index entry."""
     stream.string()  # tensor name
     dims = stream.unpack("<I", 4)
+    if dims > _MAX_DIMS:
+        raise GGUFError(f"GGUF tensor with {dims} dimensions")
     elements = 1
     for _ in range(dims):
         elements *= stream.unpack("<Q", 8)
-    stream.raw(4 + 8)  # ggml type, data offset
-    return elements
+    stream.unpack("<I", 4)  # ggml type
+    return elements, stream.unpack("<Q", 8)
 
 
-def read_gguf_stream(source: BinaryIO) -> GGUFInfo:
-    """Parse the GGUF header at the start of a binary stream (only reads forward)."""
-    stream = _Stream(source)
-    if stream.raw(4) != GGUF_MAGIC:
-        raise GGUFError("not a GGUF file (bad magic)")
-    version = stream.unpack("<I", 4)
-    if version not in (2, 3):
-        raise GGUFError(f"unsupported GGUF version {version}")
-    tensor_count = stream.unpack("<Q", 8)
-    kv_count = stream.unpack("<Q", 8)
+def _read_metadata(stream: _Stream, kv_count: int) -> tuple[dict[str, Any], dict[str, int]]:
+    stream.check(kv_count * _MIN_KV_BYTES, f"{kv_count} metadata entries")
     metadata: dict[str, Any] = {}
     skipped: dict[str, int] = {}
     for _ in range(kv_count):
@@ -194,7 +225,47 @@ def read_gguf_stream(source: BinaryIO) -> GGUFInfo:
                 metadata[key] = values
         else:
             metadata[key] = _read_value(stream, value_type)
-    parameters = sum(_read_tensor_parameters(stream) for _ in range(tensor_count))
+    return metadata, skipped
+
+
+def _read_tensors(stream: _Stream, tensor_count: int, alignment: Any, size: int | None) -> int:
+    """Total parameters; a tensor whose data would start past the end of the file is a truncated file."""
+    stream.check(tensor_count * _MIN_TENSOR_BYTES, f"{tensor_count} tensors")
+    tensors = [_read_tensor(stream) for _ in range(tensor_count)]
+    if size is not None and tensors:
+        align = alignment if isinstance(alignment, int) and alignment > 0 else _DEFAULT_ALIGNMENT
+        data_start = -(-stream.offset // align) * align
+        last = max(offset for _, offset in tensors)
+        if data_start + last >= size:
+            raise GGUFError(f"GGUF tensor data starts at byte {data_start + last}, past the end of the "
+                            f"file ({size} bytes): the file is truncated")
+    return sum(elements for elements, _ in tensors)
+
+
+def _stream_size(source: BinaryIO) -> int | None:
+    try:
+        if source.seekable():
+            here = source.tell()
+            size = source.seek(0, 2)
+            source.seek(here)
+            return size - here
+    except (OSError, AttributeError, ValueError):
+        pass
+    return None
+
+
+def read_gguf_stream(source: BinaryIO, size: int | None = None) -> GGUFInfo:
+    """Parse the GGUF header at the start of a binary stream of `size` bytes (found by seeking when
+    not given); only reads forward."""
+    stream = _Stream(source, size if size is not None else _stream_size(source))
+    if stream.raw(4) != GGUF_MAGIC:
+        raise GGUFError("not a GGUF file (bad magic)")
+    version = stream.unpack("<I", 4)
+    if version not in (2, 3):
+        raise GGUFError(f"unsupported GGUF version {version}")
+    tensor_count = stream.unpack("<Q", 8)
+    metadata, skipped = _read_metadata(stream, stream.unpack("<Q", 8))
+    parameters = _read_tensors(stream, tensor_count, metadata.get("general.alignment"), stream.size)
     return GGUFInfo(version, metadata, parameters, tensor_count, skipped)
 
 

@@ -3,7 +3,8 @@
 Owns model naming (`name:tag`, case-insensitive, `:latest` implied), discovery of the packaged parts
 through importlib.metadata, assembly of those parts into one verified GGUF (size and sha256 checked
 before the file is ever used, a marker so a verified file is not re-hashed on every start), and the
-cheap header metadata that /api/tags and /api/show report.
+cheap header metadata that /api/tags and /api/show report. A dropped file whose header does not parse
+is left out of the listing, with its reason logged once per file version.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -20,8 +22,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from workspace.durable import fsync_dir
-from workspace.engine.gguf import GGUF_MAGIC, GGUFInfo, read_gguf_stream
+from workspace.engine.gguf import GGUF_MAGIC, GGUFError, GGUFInfo, read_gguf_stream
 
+log = logging.getLogger(__name__)
 STARTER_MODEL = "qwen2.5-coder:0.5b"
 PACKAGED_DIR = "packaged"  # subfolder: assembled files must not also show up as user models
 _HASH_CHUNK = 4 << 20
@@ -250,22 +253,40 @@ class ModelRegistry:
         self._packaged = tuple(packaged)
         self._info_cache: dict[tuple, GGUFInfo] = {}
         self._digest_cache: dict[tuple, str] = {}
+        self._unreadable: dict[tuple, str] = {}  # file version → why its header does not parse
         self._lock = threading.Lock()
 
     def entries(self) -> dict[str, ModelEntry]:
         """All servable models by normalized name (packaged ones only when their packages are installed)."""
         found: dict[str, ModelEntry] = {}
         for path in sorted(self.models_dir.glob("*.gguf")):
-            stat = path.stat()
-            name = normalize_name(path.stem)
-            digest = self._fingerprint(path, stat)
-            if digest is not None:
-                found[name] = ModelEntry(name, path, stat.st_size, digest, stat.st_mtime)
+            entry = self._dropped_entry(path)
+            if entry is not None:
+                found[entry.name] = entry
         for spec in self._packaged:
             entry = self._packaged_entry(spec)
             if entry is not None:
                 found[spec.name] = entry
         return found
+
+    def _dropped_entry(self, path: Path) -> ModelEntry | None:
+        """A user's GGUF file as a model, or None (not GGUF, gone, or a header that does not parse)."""
+        try:
+            stat = path.stat()
+            digest = self._fingerprint(path, stat)
+        except OSError:
+            return None  # removed while listing
+        if digest is None:
+            return None
+        entry = ModelEntry(normalize_name(path.stem), path, stat.st_size, digest, stat.st_mtime)
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._unreadable:
+            try:
+                self.info(entry)
+            except (GGUFError, OSError) as error:
+                self._unreadable[key] = str(error)
+                log.warning("skipping model file %s: %s", path, error)
+        return None if key in self._unreadable else entry
 
     def _fingerprint(self, path: Path, stat: os.stat_result) -> str | None:
         """sha256 over name, size, mtime and the first MiB (hashing a dropped multi-GB file on every
@@ -317,11 +338,12 @@ class ModelRegistry:
             entry.path, entry.packaged.size, entry.packaged.sha256))
         sources = [entry.path] if use_file else (
             entry.parts or find_part_files(entry.packaged.packages) or [entry.path])
-        key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources)
+        stats = [p.stat() for p in sources]
+        key = tuple((str(p), st.st_size, st.st_mtime_ns) for p, st in zip(sources, stats, strict=True))
         cached = self._info_cache.get(key)
         if cached is None:
             with _ConcatenatedFiles(sources) as stream:
-                cached = read_gguf_stream(io.BufferedReader(stream, 1 << 20))
+                cached = read_gguf_stream(io.BufferedReader(stream, 1 << 20), sum(st.st_size for st in stats))
             self._info_cache[key] = cached
         return cached
 

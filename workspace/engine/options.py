@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,12 +43,15 @@ class Sampling:
 _FLOAT_OPTIONS = ("temperature", "top_p", "min_p", "typical_p", "repeat_penalty",
                   "presence_penalty", "frequency_penalty")
 _INT_OPTIONS = ("top_k", "seed", "num_predict", "num_ctx")
+_INT64_LIMIT = 2 ** 63
 
 
 def _number(key: str, value: Any, integer: bool) -> float | int:
     kind = "int" if integer else "float32"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"option {key!r} must be of type {kind}, got {json.dumps(value)}")
+    if not math.isfinite(value) or abs(value) >= _INT64_LIMIT:  # 1e999 parses as infinity
+        raise BadRequest(f"option {key!r} must be of type {kind}, got {value!r}")
     if integer:
         if value != int(value):
             raise BadRequest(f"option {key!r} must be of type int, got {value}")
