@@ -64,7 +64,8 @@ def lan_addresses() -> list[str]:
             found.append(str(ipaddress.IPv6Address(int(raw, 16))))
     except (OSError, ValueError, IndexError):
         pass
-    return [a for a in dict.fromkeys(found) if not ipaddress.ip_address(a).is_loopback]
+    return [a for a in dict.fromkeys(found)
+            if not (ipaddress.ip_address(a).is_loopback or ipaddress.ip_address(a).is_link_local)]
 
 
 class HostPolicy:
