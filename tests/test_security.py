@@ -19,17 +19,25 @@ def profile_names(url: str) -> list[str]:
 
 
 def raw_request(url: str, head: str, body: bytes = b"", read: int = 65536) -> str:
-    """Send a request by hand (headers we choose, a body that may be cut short); the status line and headers."""
+    """Send a request by hand (headers we choose, a body that may be cut short); the raw answer."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
         sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
         answer = b""
-        while b"\r\n\r\n" not in answer:
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < _length(answer):
             chunk = sock.recv(read)
             if not chunk:
                 break
             answer += chunk
     return answer.decode("latin-1")
+
+
+def _length(answer: bytes) -> int:
+    for line in answer.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
 
 
 # -- Host (DNS rebinding) ----------------------------------------------------------------------------
