@@ -101,6 +101,10 @@ class ServerSettings(BaseModel):
     max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
     tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
     tls_key: Path | None = None
+    # Gradio's queue: events at once by default (answers that stream are followers outside this limit,
+    # so a page still loads while they run), and how many may wait before new ones are refused.
+    queue_concurrency: int = Field(default=4, ge=1, le=64)
+    queue_max_size: int = Field(default=64, ge=1)
 
 
 class LoggingSettings(BaseModel):

@@ -28,7 +28,7 @@ def create_web_app(services: Services, gate: Gate | None = None, hosts: HostPoli
     api.install_error_handlers(app)
     app.include_router(api.router(services))
     demo = build_app(services, logout=gate is not None)
-    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.queue(default_concurrency_limit=settings.server.queue_concurrency, max_size=settings.server.queue_max_size)
     app = gr.mount_gradio_app(
         app,
         demo,
