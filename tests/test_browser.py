@@ -172,3 +172,23 @@ def test_nothing_in_a_chat_makes_the_page_fetch_from_elsewhere(running_app, page
     assert len(violations) >= 2, violations  # the page tried, and the policy stopped it
     assert hits == [] and dialogs == []
     httpx.delete(url + f"/api/chats/{imported.json()['id']}")
+
+
+def test_lan_login_page_then_logout_in_a_real_browser(lan_app):
+    """LAN mode: the login form works under the page's security policy, and Log out ends the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(lan_app.url + "/")
+        page.locator("input[type=password]").wait_for()
+        page.locator("input:not([type=password])").first.fill("workspace")
+        page.locator("input[type=password]").fill(lan_app.password)
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#message-box textarea")
+        page.locator("#logout").click()
+        page.locator("input[type=password]").wait_for()
+        assert page.context.request.get(lan_app.url + "/config").status == 401
+        browser.close()

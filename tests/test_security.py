@@ -145,6 +145,13 @@ def test_nothing_of_the_data_folder_is_served(running_app):
         response = httpx.get(file_url(url, attempt))
         assert response.status_code in (403, 404), (attempt, response.status_code)
         assert b"secret" not in response.content and b"profiles" not in response.content
+    depth = "/.." * 30  # sent as written (an HTTP client would remove the dot segments)
+    for prefix in ("/static", "/assets", "/svelte", "/gradio_api/file=", "/custom_component/x/client/x"):
+        for path in (f"{prefix}{depth}{data_dir}/auth.json", f"{prefix}{quote(depth, safe='')}{data_dir}/auth.json",
+                     f"{prefix}/..%252f..%252f..%252f{data_dir}/index.json"):
+            answer = raw_request(url, f"GET {path} HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n")
+            assert answer.split(" ")[1][0] in "45", (path, answer[:40])
+            assert "secret" not in answer and '"profiles"' not in answer
 
 
 def test_uploads_are_never_served_inline_as_html_or_svg(running_app):

@@ -27,6 +27,12 @@ def test_one_url_per_lan_address_read_from_the_interfaces():
     assert serving.urls("127.0.0.1", 8200, tls=True) == ["https://127.0.0.1:8200/"]
 
 
+def test_the_app_prints_where_to_open_it(running_app):
+    url, data_dir = running_app
+    printed = (data_dir / "stdout.log").read_text()
+    assert f"    {url}/\n" in printed and "Login" not in printed  # loopback: its one URL, no login
+
+
 def run_app(args, data_dir, stdin=""):
     env = {**os.environ, "WORKSPACE_DATA_DIR": str(data_dir)}
     return subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, env=env, input=stdin, capture_output=True,
