@@ -157,6 +157,9 @@ def test_nothing_in_a_chat_makes_the_page_fetch_from_elsewhere(running_app, page
                            {"role": "assistant", "content": content, "created_at": 2.0, "updated_at": 2.0}]}
     imported = httpx.post(url + f"/api/profiles/{profile['id']}/import", json=export)
     assert imported.status_code == 201
+    hostile = httpx.post(url + "/api/profiles", json={"name": "<img src=x onerror=alert('p')>Prof",
+                                                      "description": "<script>alert('d')</script>"})
+    assert hostile.status_code == 201
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     violations: list[str] = []
@@ -168,10 +171,14 @@ def test_nothing_in_a_chat_makes_the_page_fetch_from_elsewhere(running_app, page
     # Script can still try on its own: both ways out are closed by the policy too.
     page.evaluate("""(u) => { const i = new Image(); i.src = u + '/script-img'; document.body.appendChild(i);
                               return fetch(u + '/script-fetch').then(() => 'sent', () => 'blocked'); }""", elsewhere)
-    page.wait_for_function("n => document.readyState === 'complete'", arg=0)
+    page.wait_for_function("() => document.readyState === 'complete'")
     assert len(violations) >= 2, violations  # the page tried, and the policy stopped it
+    page.get_by_role("combobox", name="Profile").first.click()
+    page.get_by_role("option", name="<img src=x onerror=alert('p')>Prof").click()  # shown as text, not markup
+    page.wait_for_function("() => document.readyState === 'complete'")
     assert hits == [] and dialogs == []
     httpx.delete(url + f"/api/chats/{imported.json()['id']}")
+    httpx.delete(url + f"/api/profiles/{hostile.json()['id']}")
 
 
 def test_lan_login_page_then_logout_in_a_real_browser(lan_app):

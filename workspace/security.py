@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import unquote, urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from loguru import logger
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+REREAD_ADDRESSES_S = 30.0  # an unknown address literal re-reads the interfaces at most this often
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_TYPES = ("application/json", "multipart/form-data")
 # Gradio's inline config and event handlers need inline scripts and eval; everything else stays here.
@@ -77,7 +79,9 @@ class HostPolicy:
         hostname = socket.gethostname().lower()
         names = {hostname, f"{hostname}.local", f"{hostname.split('.')[0]}.local", *LOOPBACK_NAMES}
         self.names = frozenset(n.lower().strip() for n in [*names, *extra_names] if n.strip())
+        self._fixed = addresses is not None
         self.addresses = frozenset(lan_addresses() if addresses is None else addresses)
+        self._read_at = time.monotonic()
 
     def allows(self, host_header: str) -> bool:
         host = _host_name(host_header)
@@ -89,7 +93,12 @@ class HostPolicy:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
-        return address.is_loopback or str(address) in self.addresses
+        if address.is_loopback or str(address) in self.addresses:
+            return True
+        if not self._fixed and time.monotonic() - self._read_at > REREAD_ADDRESSES_S:  # a new DHCP lease
+            self.addresses, self._read_at = frozenset(lan_addresses()), time.monotonic()
+            return str(address) in self.addresses
+        return False
 
 
 def _host_name(host_header: str) -> str:
