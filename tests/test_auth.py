@@ -37,6 +37,14 @@ def test_failed_logins_are_limited_per_client_in_a_sliding_window():
     assert limiter.retry_after("10.0.0.9") == 0  # the oldest failure left the window
 
 
+def test_the_limiter_remembers_a_bounded_number_of_clients():
+    limiter = auth.ClientLimiter()
+    for n in range(auth.MAX_TRACKED_CLIENTS + 100):
+        limiter.retry_after(f"fd00::{n:x}")  # asking does not add an entry
+        limiter.failed(f"fd00::{n:x}")
+    assert len(limiter._failures) == auth.MAX_TRACKED_CLIENTS
+
+
 def test_bearer_header_and_its_cache(tmp_path):
     import asyncio
 

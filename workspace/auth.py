@@ -103,20 +103,19 @@ class ClientLimiter:
     def retry_after(self, client: str) -> float:
         """Seconds until `client` may try again; 0 when it may now."""
         with self._lock:
-            failures = self._recent(client)
-            if len(failures) < MAX_FAILURES:
+            failures = self._failures.get(client)
+            if failures is None or len(self._trim(failures)) < MAX_FAILURES:
                 return 0.0
             return max(failures[0] + FAILURE_WINDOW_S - self._clock(), 0.001)
 
     def failed(self, client: str) -> None:
         with self._lock:
-            self._recent(client).append(self._clock())
+            self._trim(self._failures.setdefault(client, deque())).append(self._clock())
             self._failures.move_to_end(client)
             while len(self._failures) > MAX_TRACKED_CLIENTS:  # a flood of addresses cannot grow memory
                 self._failures.popitem(last=False)
 
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
+    def _trim(self, failures: deque[float]) -> deque[float]:
         now = self._clock()
         while failures and now - failures[0] >= FAILURE_WINDOW_S:
             failures.popleft()
