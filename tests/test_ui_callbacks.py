@@ -44,3 +44,13 @@ def test_saving_the_profile_shows_the_open_chats_effective_models(services, pane
     coder_row = next(line for line in table.splitlines() if line.startswith("| coder |"))
     assert "| chat" in coder_row and "'chat-coder'" in coder_row  # the chat override still wins
     assert "profile-coder" not in table
+
+
+@pytest.mark.parametrize("text", ['{"n": ' + "9" * 5001 + "}", "[" * 100_000 + "]" * 100_000, "\udcff"])
+def test_importing_a_hostile_file_says_why_and_adds_nothing(services, panels, tmp_path, text):
+    profile = services.profiles()[0].id
+    path = tmp_path / "hostile.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(gr.Error, match="not a chat export"):
+        panels.import_chat(profile, str(path))
+    assert services.store.list_chats(profile) == []

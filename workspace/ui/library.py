@@ -158,7 +158,9 @@ class _Panels:
             raise gr.Error(f"That file is too large to import (limit {MAX_IMPORT_BYTES // 2**20} MB).")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError as exc:
+            raise gr.Error("That file is not a chat export: its JSON is nested too deeply.") from exc
+        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
             raise gr.Error(f"That file is not a chat export (JSON): {exc}") from exc
         chat = self.store.import_chat_json(profile_id, data)
         gr.Info(f"Imported “{chat.title}”.")
