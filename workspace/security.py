@@ -153,19 +153,17 @@ class Guard:
         return self._body_refusal(scope, headers, method) or self._file_refusal(scope["path"])
 
     def _body_refusal(self, scope, headers: dict[str, str], method: str) -> tuple[int, str] | None:
-        if method not in UNSAFE_METHODS:
-            return None
+        """By the headers alone, so an oversized body is refused before a byte of it is read."""
         length = headers.get("content-length")
         if length is None:
-            if "transfer-encoding" in headers:
-                return 411, "Send the body with a Content-Length."
-            return None
+            return (411, "Send the body with a Content-Length.") if "transfer-encoding" in headers else None
         if not length.isdigit():
             return 400, "Invalid Content-Length."
         if int(length) > self.max_body_bytes:
             return 413, f"The body is larger than the limit ({self.max_body_bytes // 2**20} MB)."
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        if scope["path"].startswith("/api/") and int(length) > 0 and kind not in BODY_TYPES:
+        if method in UNSAFE_METHODS and scope["path"].startswith("/api/") and int(length) > 0 and \
+                kind not in BODY_TYPES:
             return 415, "Send the body as application/json."
         return None
 

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, Mapping, NamedTuple
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -105,6 +105,12 @@ class ServerSettings(BaseModel):
     # so a page still loads while they run), and how many may wait before new ones are refused.
     queue_concurrency: int = Field(default=4, ge=1, le=64)
     queue_max_size: int = Field(default=64, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServerSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
 
 
 class LoggingSettings(BaseModel):
