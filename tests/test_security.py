@@ -11,8 +11,6 @@ import httpx
 import pytest
 from loguru import logger
 
-JSON = {"Content-Type": "application/json"}
-
 
 def profile_names(url: str) -> list[str]:
     return [p["name"] for p in httpx.get(url + "/api/profiles").json()]
