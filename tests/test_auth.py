@@ -12,6 +12,7 @@ from workspace import auth
 def test_login_is_needed_beyond_loopback(host, needed):
     assert auth.needs_login(host) is needed
     assert auth.needs_login(host, forced=True) is True  # the setting: LAN mode on loopback
+    assert auth.needs_login(host, forced=False) is needed  # never off beyond loopback
 
 
 def test_credentials_are_created_once_and_stored_hashed(tmp_path):

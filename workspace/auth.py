@@ -35,9 +35,10 @@ MIN_PASSWORD_CHARS = 8
 
 
 def needs_login(host: str, forced: bool | None = None) -> bool:
-    """Anything but a loopback bind is reachable from the network; `forced` (a setting) overrides."""
-    if forced is not None:
-        return forced
+    """Anything but a loopback bind is reachable from the network; `forced` (a setting) adds it on loopback.
+    Nothing turns it off beyond loopback."""
+    if forced:
+        return True
     if host == "localhost":
         return False
     try:

@@ -96,7 +96,7 @@ class ServerSettings(BaseModel):
 
     host: str = "0.0.0.0"  # the LAN; "127.0.0.1" (`python app.py --local`) serves this machine only
     port: int = Field(default=8100, ge=0, le=65535)
-    login: bool | None = None  # None: required unless bound to loopback; true forces it (LAN mode on loopback)
+    login: bool | None = None  # always required beyond loopback; true requires it on loopback too (tests)
     allowed_hosts: list[str] = Field(default_factory=list)  # more names this machine answers to (besides its own)
     max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
     tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
