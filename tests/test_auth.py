@@ -74,3 +74,26 @@ def test_a_short_password_is_refused(tmp_path):
     with pytest.raises(ValueError):
         auth.set_password(tmp_path, "short")
     assert not (tmp_path / auth.AUTH_FILE).exists()
+
+
+def test_the_password_check_runs_off_the_event_loop(tmp_path):
+    import asyncio
+    import threading
+
+    gate, _ = auth.Gate.for_data_dir(tmp_path)
+    started, release = threading.Event(), threading.Event()
+
+    def held_check(username, password):  # stands in for scrypt: holds until the loop shows it is free
+        started.set()
+        return release.wait(10)
+
+    gate.check = held_check
+
+    async def scenario():
+        login = asyncio.create_task(gate.login("workspace", "anything"))
+        bearer = asyncio.create_task(gate.bearer_ok("Bearer anything"))
+        await asyncio.to_thread(started.wait, 10)
+        release.set()  # only reachable while both checks wait in worker threads
+        return await login, await bearer
+
+    assert asyncio.run(scenario()) == (True, True)
