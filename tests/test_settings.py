@@ -91,3 +91,11 @@ def test_escalation_follows_the_effective_reviewer(toml_file):
     assert resolve_model(Role.ESCALATION, settings, {"reviewer": "big"}) == ("big", "profile")
     assert resolve_model(Role.ESCALATION, settings, {"reviewer": "big"}, {"escalation": "bigger"}) == (
         "bigger", "chat")
+
+
+def test_tls_needs_both_files():
+    from workspace.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="tls_cert and tls_key"):
+        load_settings(server={"tls_cert": "cert.pem"})
+    assert load_settings(server={"tls_cert": "c.pem", "tls_key": "k.pem"}).server.tls_key.name == "k.pem"

@@ -55,3 +55,13 @@ def test_the_profile_panel_sets_and_clears_the_pipeline_threshold(services, pane
     assert panels.profile_settings(profile.id)[3] == 85
     panels.save_profile(profile.id, None, "Personal", "", "", None, *blank)
     assert services.pipeline.threshold(profile.id) == services.settings.pipeline.confidence_threshold
+
+
+@pytest.mark.parametrize("text", ['{"n": ' + "9" * 5001 + "}", "[" * 100_000 + "]" * 100_000, "\udcff"])
+def test_importing_a_hostile_file_says_why_and_adds_nothing(services, panels, tmp_path, text):
+    profile = services.profiles()[0].id
+    path = tmp_path / "hostile.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(gr.Error, match="not a chat export"):
+        panels.import_chat(profile, str(path))
+    assert services.store.list_chats(profile) == []

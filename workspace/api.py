@@ -7,12 +7,14 @@ answers NDJSON: `{"delta": "..."}` lines, then one `{"done": true, "status": ...
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from loguru import logger
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from workspace.chat import ChatBusy, ChatError
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
@@ -24,38 +26,47 @@ MAX_TEXT = 200_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ProfileIn(_Body):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5_000)
-    system_prompt: str = Field(default="", max_length=MAX_TEXT)
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=5_000)
+    system_prompt: Text = Field(default="", max_length=MAX_TEXT)
 
 
 class ProfilePatch(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5_000)
-    system_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
-    model_overrides: dict[str, str] | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5_000)
+    system_prompt: Text | None = Field(default=None, max_length=MAX_TEXT)
+    model_overrides: dict[Text, Text] | None = None
     confidence_threshold: int | None = Field(default=None, ge=0, le=100)  # null clears it (the global setting)
 
 
 class ChatIn(_Body):
-    title: str = Field(default="New chat", max_length=500)
+    title: Text = Field(default="New chat", max_length=500)
 
 
 class ChatPatch(_Body):
-    title: str | None = Field(default=None, min_length=1, max_length=500)
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
     pinned: bool | None = None
-    model_overrides: dict[str, str] | None = None
-    profile_id: str | None = None
+    model_overrides: dict[Text, Text] | None = None
+    profile_id: Text | None = None
 
 
 class ChatTurnIn(_Body):
-    chat_id: str
-    message: str = Field(min_length=1, max_length=MAX_TEXT)
+    chat_id: Text
+    message: Text = Field(min_length=1, max_length=MAX_TEXT)
     stream: bool = False
 
 
@@ -77,6 +88,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "Invalid request: " + "; ".join(problems)}, status_code=422)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+
+    def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse({"error": "The JSON body is nested too deeply."}, status_code=400)
+
+    app.add_exception_handler(RecursionError, too_deep)
+
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("{} {} failed", request.method, request.url.path)
+        return JSONResponse({"error": f"Internal error ({type(exc).__name__}); see the app's log."}, status_code=500)
+
+    app.add_exception_handler(Exception, unexpected)
 
 
 def router(services: Services) -> APIRouter:
@@ -150,18 +172,24 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/chats/{chat_id}/export")
     def export_chat(chat_id: str, format: str = Query(default="json", pattern="^(json|md)$")):
+        download = {"Content-Disposition": f'attachment; filename="chat-{_safe_name(chat_id)}.{format}"'}
         if format == "md":
-            return PlainTextResponse(store.export_chat_markdown(chat_id), media_type="text/markdown")
-        return store.export_chat_json(chat_id)
+            return PlainTextResponse(store.export_chat_markdown(chat_id), media_type="text/markdown",
+                                     headers=download)
+        return JSONResponse(store.export_chat_json(chat_id), headers=download)
 
     @api.post("/profiles/{profile_id}/import", status_code=201)
     async def import_chat(profile_id: str, request: Request) -> dict:
-        raw = await request.body()
-        if len(raw) > MAX_IMPORT_BYTES:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return JSONResponse({"error": "Send the chat export as application/json."}, status_code=415)
+        if int(request.headers.get("content-length") or 0) > MAX_IMPORT_BYTES:  # before reading it
             return JSONResponse({"error": "The export is too large to import."}, status_code=413)
+        raw = await request.body()
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            return JSONResponse({"error": "The chat export is nested too deeply."}, status_code=400)
+        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
             return JSONResponse({"error": f"The body is not a chat export (JSON): {exc}"}, status_code=400)
         return store.import_chat_json(profile_id, data).model_dump()
 
@@ -177,9 +205,10 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/backup")
     def backup() -> FileResponse:
-        """The whole workspace as one zip (restore with `python -m workspace.restore`)."""
+        """The whole workspace as one zip (restore with `python -m workspace.restore`), deleted once sent."""
         path = services.make_backup()
-        return FileResponse(path, media_type="application/zip", filename=path.name)
+        return FileResponse(path, media_type="application/zip", filename=path.name,
+                            background=BackgroundTask(path.unlink, missing_ok=True))
 
     @api.get("/search")
     def search(q: str = Query(min_length=1, max_length=1_000), profile_id: str | None = None,
@@ -187,6 +216,10 @@ def router(services: Services) -> APIRouter:
         return [hit.model_dump() for hit in store.search(q, profile_id=profile_id, limit=limit)]
 
     return api
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80]
 
 
 def _answer(services: Services, chat_id: str, message_id: str, stream: bool):

@@ -42,8 +42,9 @@ class Services:
         return profiles
 
     def make_backup(self) -> Path:
-        """A fresh zip of the whole workspace in the data folder's temp area (the previous one is replaced)."""
-        folder = self.settings.data_dir / "tmp" / "backups"
+        """A fresh zip of the whole workspace (the previous one is replaced); outside every served folder,
+        the REST route streams it and then deletes it."""
+        folder = self.settings.data_dir / "outgoing"
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("workspace-*.zip"):
             old.unlink(missing_ok=True)

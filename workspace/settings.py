@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, Mapping, NamedTuple
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -118,10 +118,27 @@ class HistorySettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
+    """Where and how the app serves: the LAN by default, behind a login."""
+
     model_config = {"extra": "forbid"}
 
-    host: str = "127.0.0.1"
+    host: str = "0.0.0.0"  # the LAN; "127.0.0.1" (`python app.py --local`) serves this machine only
     port: int = Field(default=8100, ge=0, le=65535)
+    login: bool | None = None  # always required beyond loopback; true requires it on loopback too (tests)
+    allowed_hosts: list[str] = Field(default_factory=list)  # more names this machine answers to (besides its own)
+    max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
+    tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
+    tls_key: Path | None = None
+    # Gradio's queue: events at once by default (answers that stream are followers outside this limit,
+    # so a page still loads while they run), and how many may wait before new ones are refused.
+    queue_concurrency: int = Field(default=4, ge=1, le=64)
+    queue_max_size: int = Field(default=64, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServerSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
 
 
 class LoggingSettings(BaseModel):
