@@ -163,7 +163,7 @@ class ChatService:
 
         def stream():
             return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
-                                            host=chosen.host)
+                                            host=chosen.host, closer=turn.closer)
 
         def save(result: TurnResult) -> None:
             self._save(chat_id, answer.id, result)

@@ -8,6 +8,7 @@ classified by exception type and HTTP status code, never by message text (it cha
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
@@ -73,6 +74,59 @@ class ModelInfo:
     quantization: str = ""
 
 
+class StreamCloser:
+    """Cuts one model stream's connection at once, from any thread.
+
+    Closing the iterator only works between items; a stream that is waiting (a long prompt evaluation,
+    a stalled server) blocks in a socket read. Shutting the socket down wakes that read, ends the stream
+    on the reading thread, and tells the server its client left, so it stops computing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.closed = False
+        self.sent = threading.Event()  # the request is on the wire (the server has it to act on)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._cut()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's `trace` extension: note the socket this request connects, and when it is sent."""
+        if event.endswith("connect_tcp.complete") and info.get("return_value") is not None:
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.closed:
+                    self._cut()
+        elif event.endswith("send_request_body.complete"):
+            self.sent.set()
+
+    def detach(self) -> None:
+        """The stream is over: forget the socket before its owner closes it (its number may be reused)."""
+        with self._lock:
+            self._socket = None
+
+    def _cut(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already gone
+                pass
+
+
+# The closer of the stream this thread is about to open, picked up by the client's request hook.
+_opening = threading.local()
+
+
+def _trace_request(request: httpx.Request) -> None:
+    closer = getattr(_opening, "closer", None)
+    _opening.closer = None
+    if closer is not None:
+        request.extensions = {**request.extensions, "trace": closer.trace}
+
+
 STAT_KEYS = (
     "total_duration",
     "load_duration",
@@ -98,7 +152,11 @@ class LLMGateway:
         with self._lock:
             if host not in self._clients:
                 # trust_env=False: never route a local model call through a proxy from the environment.
-                self._clients[host] = ollama.Client(host=host, timeout=self._timeout, trust_env=False)
+                # No kept-alive connections: each request connects anew, so a StreamCloser sees its socket.
+                self._clients[host] = ollama.Client(
+                    host=host, timeout=self._timeout, trust_env=False,
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                    event_hooks={"request": [_trace_request]})
             return self._clients[host]
 
     def chat_stream(
@@ -109,8 +167,10 @@ class LLMGateway:
         options: Mapping[str, Any] | None = None,
         format: str | dict | None = None,
         host: str | None = None,
+        closer: StreamCloser | None = None,
     ) -> Iterator[Delta | Final]:
-        """Yield `Delta`s then one `Final`. Closing the iterator closes the HTTP response."""
+        """Yield `Delta`s then one `Final`. Closing the iterator closes the HTTP response; so does
+        `closer.close()`, from any thread, even while the stream waits for the server."""
         host = host or self.default_host
         if not model.strip():
             raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
@@ -118,6 +178,7 @@ class LLMGateway:
             chunks = self._client(host).chat(
                 model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format
             )
+            _opening.closer = closer  # the request goes out on the first iteration, in this thread
             try:
                 for chunk in chunks:
                     if chunk.message.content:
@@ -127,6 +188,9 @@ class LLMGateway:
                         yield Final(chunk.done_reason or "stop", stats)
                         return
             finally:
+                _opening.closer = None
+                if closer is not None:
+                    closer.detach()
                 chunks.close()
         raise BackendFailed(f"The model server at {host} ended the answer without its final record.")
 
