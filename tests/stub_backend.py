@@ -7,7 +7,7 @@ import json
 import socket
 import socketserver
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 
 class StalledBackend:
@@ -16,6 +16,7 @@ class StalledBackend:
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self.left: dict[str, threading.Event] = defaultdict(threading.Event)
         self.release = threading.Event()  # ends every stall (at teardown)
+        self.hits: Counter[str] = Counter()  # requests per path
         backend = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -44,6 +45,7 @@ class StalledBackend:
                 return
             head += data
         path = head.split(b" ", 2)[1].decode()
+        self.hits[path] += 1
         if path in self.stall:
             self.arrived[path].set()
             conn.settimeout(0.2)  # so `release` is noticed; the stall itself has no time limit

@@ -62,13 +62,14 @@ class ChatService:
     def __init__(self, store: Any, gateway: LLMGateway, router: ModelRouter, settings: ChatSettings):
         self.store, self.gateway, self.router, self.settings = store, gateway, router, settings
         self._turns: dict[str, Turn] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}  # one per chat: a slow chat never holds up another
+        self._locks_guard = threading.Lock()
 
     # -- starting turns ------------------------------------------------------------------------
     def send(self, chat_id: str, text: str) -> Turn:
         """Store the user's message (durably), then start the answer."""
         text = self._checked_text(text)
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             self.store.append_message(chat_id, "user", text)
             self._auto_title(chat_id, text)
@@ -76,7 +77,7 @@ class ChatService:
 
     def regenerate(self, chat_id: str) -> Turn:
         """Drop the last answer (whatever its status) and answer the last user message again."""
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             messages = self.store.list_messages(chat_id)
             if not messages or not any(m.role == "user" for m in messages):
@@ -88,7 +89,7 @@ class ChatService:
     def edit_last(self, chat_id: str, text: str) -> Turn:
         """Replace the last user message (and the answer after it) and send again."""
         text = self._checked_text(text)
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             last_user = next((m for m in reversed(self.store.list_messages(chat_id)) if m.role == "user"), None)
             if last_user is None:
@@ -125,7 +126,7 @@ class ChatService:
 
     def messages(self, chat_id: str) -> list[Any]:
         """The chat's messages; an answer left 'streaming' by a previous run is marked stopped."""
-        with self._lock:  # a turn being started holds it between storing its answer and registering
+        with self._lock_for(chat_id):  # a turn being started holds it between storing its answer and registering
             messages = self.store.list_messages(chat_id)
             if messages and messages[-1].status == "streaming" and self.running(chat_id) is None:
                 last = messages[-1]
@@ -141,6 +142,11 @@ class ChatService:
                             f"{self.settings.max_message_chars:,}).")
         return text
 
+    def _lock_for(self, chat_id: str) -> threading.Lock:
+        self.store.get_chat(chat_id)  # an unknown chat gets an error, not a lock
+        with self._locks_guard:
+            return self._locks.setdefault(chat_id, threading.Lock())
+
     def _ensure_idle(self, chat_id: str) -> None:
         if self.running(chat_id):
             raise ChatBusy("This chat is still answering: wait for it or press Stop.")
@@ -149,19 +155,19 @@ class ChatService:
         chat = self.store.get_chat(chat_id)
         profile = self.store.get_profile(chat.profile_id)
         chosen = self.router.effective(Role.CHAT, profile.model_overrides, chat.model_overrides)
-        num_ctx = self._num_ctx(chosen.model, chosen.host)
-        fitted = fit_history(profile.system_prompt, self.store.list_messages(chat_id),
-                             num_ctx - self.settings.reply_reserve)
-        answer = self.store.append_message(
-            chat_id, "assistant", "", model=chosen.model, backend=self.router.backend.kind,
-            status="streaming", meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx},
-        )
+        answer = self.store.append_message(chat_id, "assistant", "", model=chosen.model,
+                                           backend=self.router.backend.kind, status="streaming")
         turn = Turn(chat_id, answer.id, chosen.model)
         self._turns[chat_id] = turn
 
-        options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
-
-        def stream():
+        def stream():  # in the turn's worker: the model_info call holds no lock and blocks no caller
+            num_ctx = self._num_ctx(chosen.model, chosen.host)
+            # The empty answer being written is left out by fit_history.
+            fitted = fit_history(profile.system_prompt, self.store.list_messages(chat_id),
+                                 num_ctx - self.settings.reply_reserve)
+            self.store.update_message(chat_id, answer.id,
+                                      meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx})
+            options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
             return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
                                             host=chosen.host, closer=turn.closer)
 

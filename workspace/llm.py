@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -137,6 +138,9 @@ STAT_KEYS = (
 )
 
 
+INFO_FAILURE_TTL_S = 10.0  # a failed /api/show is not asked again for this long (a down host answers slowly)
+
+
 class LLMGateway:
     """One `ollama.Client` per host, a short connect timeout and a long read timeout."""
 
@@ -145,6 +149,7 @@ class LLMGateway:
         self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._clients: dict[str, ollama.Client] = {}
         self._info_cache: dict[tuple[str, str], ModelInfo] = {}
+        self._info_failures: dict[tuple[str, str], tuple[float, LLMError]] = {}
         self._lock = threading.Lock()
 
     def _client(self, host: str | None) -> ollama.Client:
@@ -215,13 +220,21 @@ class LLMGateway:
         return [self.model_info(name, host) for name in self.list_models(host)]
 
     def model_info(self, model: str, host: str | None = None) -> ModelInfo:
-        """Capabilities and context length from `/api/show`, cached per host and model."""
+        """Capabilities and context length from `/api/show`, cached per host and model (failures briefly)."""
         host = host or self.default_host
         key = (host, model)
         if key in self._info_cache:
             return self._info_cache[key]
-        with _translated(host, model):
-            shown = self._client(host).show(model)
+        failed = self._info_failures.get(key)
+        if failed is not None and time.monotonic() < failed[0]:
+            raise failed[1]
+        try:
+            with _translated(host, model):
+                shown = self._client(host).show(model)
+        except LLMError as exc:
+            self._info_failures[key] = (time.monotonic() + INFO_FAILURE_TTL_S, exc)
+            raise
+        self._info_failures.pop(key, None)
         info = ModelInfo(
             name=model,
             capabilities=tuple(shown.capabilities or ()),
