@@ -18,6 +18,7 @@ from workspace.chat import ChatBusy, ChatError
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.services import Services
 from workspace.store import NotFound, StoreError
+from workspace.turns import Turn
 
 MAX_TEXT = 200_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -140,8 +141,7 @@ def router(services: Services) -> APIRouter:
 
     @api.post("/chats/{chat_id}/regenerate")
     def regenerate(chat_id: str, stream: bool = False):
-        turn = chat.regenerate(chat_id)
-        return _answer(services, chat_id, turn.message_id, stream)
+        return _answer(services, chat.regenerate(chat_id), stream)
 
     @api.get("/chats/{chat_id}/export")
     def export_chat(chat_id: str, format: str = Query(default="json", pattern="^(json|md)$")):
@@ -167,8 +167,7 @@ def router(services: Services) -> APIRouter:
     @api.post("/chat")
     def chat_turn(body: ChatTurnIn):
         store.get_chat(body.chat_id)
-        turn = chat.send(body.chat_id, body.message)
-        return _answer(services, body.chat_id, turn.message_id, body.stream)
+        return _answer(services, chat.send(body.chat_id, body.message), body.stream)
 
     @api.get("/backup")
     def backup() -> FileResponse:
@@ -184,20 +183,19 @@ def router(services: Services) -> APIRouter:
     return api
 
 
-def _answer(services: Services, chat_id: str, message_id: str, stream: bool):
-    """The answer as NDJSON while it is written, or the stored message once it is done."""
+def _answer(services: Services, turn: Turn, stream: bool):
+    """The answer of `turn` (never a newer turn's) as NDJSON while it is written, or stored once it is done."""
     if stream:
-        return StreamingResponse(_ndjson(services, chat_id, message_id), media_type="application/x-ndjson")
-    for _ in services.chat.follow(chat_id):
-        pass
-    return services.store.get_message(chat_id, message_id).model_dump()
+        return StreamingResponse(_ndjson(services, turn), media_type="application/x-ndjson")
+    turn.finished.wait()
+    return services.store.get_message(turn.chat_id, turn.message_id).model_dump()
 
 
-def _ndjson(services: Services, chat_id: str, message_id: str) -> Iterator[str]:
+def _ndjson(services: Services, turn: Turn) -> Iterator[str]:
     sent = 0
-    for snapshot in services.chat.follow(chat_id):
+    for snapshot in turn.follow():
         if len(snapshot.text) > sent:
             yield json.dumps({"delta": snapshot.text[sent:]}) + "\n"
             sent = len(snapshot.text)
-    message = services.store.get_message(chat_id, message_id)
+    message = services.store.get_message(turn.chat_id, turn.message_id)
     yield json.dumps({"done": True, "status": message.status, "message": message.model_dump()}) + "\n"

@@ -112,10 +112,17 @@ class ChatService:
             turn.finished.wait(wait_s)
 
     def follow(self, chat_id: str) -> Iterator[TurnResult]:
-        """Snapshots of the chat's running answer until it ends; nothing when none runs."""
+        """Snapshots of the chat's latest answer until it ends (a page opening the chat); nothing when none ran.
+
+        Whoever started a turn follows the `Turn` it got back instead, so it never follows a newer one."""
         turn = self._turns.get(chat_id)
         if turn is not None:
             yield from turn.follow()
+
+    def turn(self, chat_id: str, message_id: str) -> Turn | None:
+        """The chat's latest turn if it is the one writing `message_id` (running or just ended)."""
+        turn = self._turns.get(chat_id)
+        return turn if turn is not None and turn.message_id == message_id else None
 
     def stop(self, chat_id: str) -> bool:
         turn = self.running(chat_id)
