@@ -66,7 +66,7 @@ def test_migrations_run_in_order_and_only_once(monkeypatch, data_dir):
         store.list_messages(c.id)
     assert sorted(seen) == ["chat", "index"]  # already at version 2: not migrated again
     doc = json.loads((data_dir / "chats" / c.id / "chat.json").read_text())
-    assert doc["_meta"]["schema"]["schema_version"] == 2
+    assert doc["_meta"]["schema"]["schema_version"] == migrations.current_version()
 
 
 def test_future_index_is_refused_and_left_untouched(data_dir):

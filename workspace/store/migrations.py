@@ -58,8 +58,20 @@ def _m001_adopt_unversioned(doc: Doc, kind: str) -> Doc:
     return {"messages": messages, "_meta": {"chat": {"updated_at": last}}}
 
 
+def _m002_chat_record(doc: Doc, kind: str) -> Doc:
+    """v1 → v2: a chat file keeps a copy of its chat's and profile's records (`_meta.chat.record`), so a
+    lost index.json can be rebuilt from the chat folders. Unknown for old files: the store fills it in
+    when it next writes the file (until then a rebuild recovers the messages under a stand-in profile)."""
+    if kind == "index":
+        return doc
+    meta = dict(doc.get("_meta", {}))
+    meta["chat"] = {**meta.get("chat", {}), "record": None}
+    return {**doc, "_meta": meta}
+
+
 MIGRATIONS: list[Migration] = [
     _m001_adopt_unversioned,
+    _m002_chat_record,
 ]
 
 
