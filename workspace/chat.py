@@ -94,8 +94,7 @@ class ChatService:
             last_user = next((m for m in reversed(self.store.list_messages(chat_id)) if m.role == "user"), None)
             if last_user is None:
                 raise ChatError("There is no message to edit.")
-            self.store.truncate_after(chat_id, last_user.id, inclusive=True)
-            self.store.append_message(chat_id, "user", text)
+            self.store.replace_from(chat_id, last_user.id, "user", text)  # one write: a failure loses nothing
             return self._start_turn(chat_id)
 
     # -- following and stopping -----------------------------------------------------------------

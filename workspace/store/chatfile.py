@@ -165,6 +165,17 @@ class ChatFile:
         self._raw, self._updated_at = raw, now
         self._messages[message.id] = message
 
+    def replace_from(self, message_id: str, message: Message, now: float) -> list[str]:
+        """Drop `message_id` and everything after it and append `message`, in one write; returns the dropped ids."""
+        keys = list(self._raw)
+        cut = keys.index(message_id)
+        raw = {key: self._raw[key] for key in keys[:cut]}
+        raw[message.id] = message.model_dump(mode="json")
+        self._storage.write(chat_document(raw, now, self.record))
+        self._raw, self._updated_at = raw, now
+        self._messages = {**{key: self._messages[key] for key in keys[:cut]}, message.id: message}
+        return keys[cut:]
+
     def truncate(self, message_id: str, inclusive: bool, now: float) -> int:
         """Drop the messages after `message_id` (and it too if inclusive); returns how many went."""
         keys = list(self._raw)

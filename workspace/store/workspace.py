@@ -256,6 +256,18 @@ class WorkspaceStore:
                 self._chat_written(chat_id, chat, removed=before[len(before) - dropped:])
             return dropped
 
+    def replace_from(self, chat_id: str, message_id: str, role: str, content: str, **fields: Any) -> Message:
+        """Replace `message_id` and every message after it with one new message, in a single write."""
+        check_fields(fields, MESSAGE_FIELDS)
+        with self._lock:
+            chat, now = self._chat_file(chat_id), time.time()
+            self._message(chat, message_id)
+            message = validated(Message, {**fields, "id": self._fresh_id(chat), "role": role, "content": content,
+                                          "created_at": now, "updated_at": now})
+            chat.replace_from(message_id, message, now)
+            self._chat_written(chat_id, chat)
+            return message
+
     # -- search ---------------------------------------------------------------------------------
     def search(self, query: str, profile_id: str | None = None, limit: int = 50) -> list[SearchHit]:
         """Messages holding every word of `query` (word prefixes, any case), newest first; trash excluded."""
