@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -170,9 +170,10 @@ def router(services: Services) -> APIRouter:
         return _answer(services, chat.send(body.chat_id, body.message), body.stream)
 
     @api.get("/backup")
-    def backup() -> FileResponse:
+    def backup(after: BackgroundTasks) -> FileResponse:
         """The whole workspace as one zip (restore with `python -m workspace.restore`)."""
         path = services.make_backup()
+        after.add_task(path.unlink, missing_ok=True)  # once sent: nothing is left behind in the data folder
         return FileResponse(path, media_type="application/zip", filename=path.name)
 
     @api.get("/search")

@@ -89,6 +89,14 @@ class ChatSettings(BaseModel):
     max_message_chars: int = Field(default=100_000, ge=1)
 
 
+class TrashSettings(BaseModel):
+    """How long a deleted chat stays restorable before it is deleted for good."""
+
+    model_config = {"extra": "forbid"}
+
+    retention_days: float = Field(default=30.0, ge=0)  # 0: purged at the next start or daily run
+
+
 class ServerSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -124,6 +132,7 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
+    trash: TrashSettings = TrashSettings()
     server: ServerSettings = ServerSettings()
     logging: LoggingSettings = LoggingSettings()
 
