@@ -12,12 +12,14 @@ from typing import Any, Iterator
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace.chat import ChatBusy, ChatError
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.services import Services
-from workspace.store import NotFound, StoreError
+from workspace.store import InvalidInput, NotFound, StorageFull, StoreBusy, StoreError, TargetNotEmpty
 from workspace.turns import Turn
 
 MAX_TEXT = 200_000
@@ -58,12 +60,17 @@ class ChatTurnIn(_Body):
     stream: bool = False
 
 
+# The one mapping of domain errors to HTTP statuses; the most specific class wins (Starlette looks
+# handlers up along the exception's MRO). The caller's mistakes are 4xx, the machine's 5xx.
+ERROR_STATUSES: list[tuple[type[Exception], int]] = [
+    (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
+    (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
+]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    statuses: list[tuple[type[Exception], int]] = [
-        (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (ModelNotFound, 404),
-        (BackendBusy, 503), (LLMError, 502),
-    ]
-    for error_type, status in statuses:
+    """Every error leaves as JSON `{"error": …}`: domain errors, bad requests, and bugs (500, logged)."""
+    for error_type, status in ERROR_STATUSES:
         def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"error": str(exc)}, status_code=status)
 
@@ -73,7 +80,16 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
         return JSONResponse({"error": "Invalid request: " + "; ".join(problems)}, status_code=422)
 
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("Unexpected error on {} {}", request.method, request.url.path)
+        return JSONResponse({"error": "Internal error; the app's log has the details."}, status_code=500)
+
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)
 
 
 def router(services: Services) -> APIRouter:
@@ -158,6 +174,9 @@ def router(services: Services) -> APIRouter:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return JSONResponse({"error": f"The body is not a chat export (JSON): {exc}"}, status_code=400)
+        except RecursionError:
+            return JSONResponse({"error": "The body is not a chat export: its JSON is nested too deeply."},
+                                status_code=400)
         return store.import_chat_json(profile_id, data).model_dump()
 
     @api.post("/chats/{chat_id}/stop")

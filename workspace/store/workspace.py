@@ -27,7 +27,7 @@ from loguru import logger
 
 from workspace.store import recovery, transfer
 from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
-from workspace.store.errors import InvalidInput, NotFound, StoreError
+from workspace.store.errors import InvalidInput, NotFound, StoreBusy, StoreError
 from workspace.store.folders import ChatFolders
 from workspace.store.ids import check_id, new_id
 from workspace.store.indexfile import IndexFile
@@ -293,7 +293,7 @@ class WorkspaceStore:
                             for _, chat_id, message_id, role, created_at, content in found]
             if attempt == 1:
                 self._search.wait(SEARCH_WAIT_S)  # the index is being rebuilt; not holding the lock
-        raise StoreError("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
+        raise StoreBusy("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
                          "minute for a large history). Try again shortly; if it persists, check free disk space.")
 
     # -- export, import, backup -------------------------------------------------------------------

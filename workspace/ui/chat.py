@@ -115,6 +115,7 @@ class _Actions:
                 self._open_chat.pop(next(iter(self._open_chat)))
         return {"profile": profile_id, "chat": chat_id or ""}
 
+    @shown_errors
     def restore(self, remembered: dict | None, request: gr.Request = None):
         """On page load: reopen the browser's last profile and chat (or the newest)."""
         remembered = remembered or {}
@@ -173,10 +174,12 @@ class _Actions:
         turn = self.services.chat.regenerate(chat_id)
         return self._history(chat_id), turn.message_id
 
+    @shown_errors
     def stop(self, chat_id: str | None) -> None:
         if chat_id and not self.services.chat.stop(chat_id):
             gr.Info("Nothing is being written in this chat.")
 
+    @shown_errors
     def begin_edit(self, chat_id: str | None):
         messages = self.services.chat.messages(chat_id) if chat_id else []
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
@@ -202,6 +205,7 @@ class _Actions:
         return (self.chats_update(profile_id, value=chat.id), [],
                 self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
 
+    @shown_errors
     def chat_list(self, profile_id: str, chat_id: str | None, query: str):
         if not profile_id:
             return gr.update()
