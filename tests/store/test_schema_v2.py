@@ -1,4 +1,4 @@
-"""Schema 2: chats have a kind ("chat" | "study"), profiles an optional pipeline threshold. Version-1 data
+"""Schema 3: chats have a kind ("chat" | "study"), profiles an optional pipeline threshold. Version-1 data
 folders and version-1 backups open with both filled in; exports keep the kind."""
 
 from __future__ import annotations

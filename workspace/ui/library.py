@@ -107,6 +107,7 @@ class _Panels:
         self.services, self.store, self.view = services, services.store, view
         self._last_deleted: dict[str, str] = {}  # per browser session: what "Undo delete" brings back
 
+    @shown_errors
     def chat_settings(self, profile_id: str | None, chat_id: str | None):
         profiles = render.profile_choices(self.store.list_profiles())
         if not chat_id:
@@ -115,6 +116,7 @@ class _Panels:
         overrides = [chat.model_overrides.get(role.value, "") for role in Role]
         return [chat.title, chat.pinned, gr.update(choices=profiles, value=chat.profile_id), *overrides]
 
+    @shown_errors
     def profile_settings(self, profile_id: str | None):
         if not profile_id:
             return ["", "", "", None, *([""] * len(Role))]
