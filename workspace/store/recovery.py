@@ -21,7 +21,7 @@ from workspace.store.errors import StoreError
 from workspace.store.ids import is_id, new_id
 from workspace.store.records import ChatMeta, Profile, Record, preview_of
 
-CHAT_FIELDS = {"id", "profile_id", "title", "pinned", "model_overrides", "created_at", "deleted_at"}
+CHAT_FIELDS = {"id", "profile_id", "title", "kind", "pinned", "model_overrides", "created_at", "deleted_at"}
 STAND_IN_NAME = "Recovered chats"
 TITLE_CHARS = 60
 
