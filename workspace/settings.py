@@ -131,6 +131,20 @@ class ChatSettings(BaseModel):
     max_message_chars: int = Field(default=100_000, ge=1)
 
 
+class VisionSettings(BaseModel):
+    """Images in chat: upload limits, what is kept, the sizes made."""
+
+    model_config = {"extra": "forbid"}
+
+    max_file_mb: int = Field(default=10, ge=1, le=100)  # per uploaded image (the request body limit also applies)
+    max_pixels: int = Field(default=40_000_000, ge=1)  # declared width × height; checked before decoding
+    max_images: int = Field(default=8, ge=1, le=64)  # per message
+    keep_original: bool = True  # keep the normalised image (PNG) beside its thumbnail
+    original_max_side: int = Field(default=2048, ge=256, le=8192)  # longest side of the kept / analysed image
+    thumbnail_side: int = Field(default=256, ge=32, le=1024)
+    describe_max_side: int = Field(default=1024, ge=128, le=4096)  # longest side sent to a vision model
+
+
 class TrashSettings(BaseModel):
     """How long a deleted chat stays restorable before it is deleted for good."""
 
@@ -220,6 +234,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
     trash: TrashSettings = TrashSettings()
+    vision: VisionSettings = VisionSettings()
     pipeline: PipelineSettings = PipelineSettings()
     history: HistorySettings = HistorySettings()
     server: ServerSettings = ServerSettings()
