@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from loguru import logger
 
@@ -54,16 +54,25 @@ def system_prompt_for(kind: str, profile_prompt: str, history: Sequence[Any]) ->
     return "\n\n".join(part for part in (profile_prompt, tutor) if part)
 
 
+def model_text(message: Any) -> str:
+    """What the model reads of a message: its text, and the analysis of its images when it has any."""
+    analysis = getattr(message, "analysis", "")
+    if not analysis:
+        return message.content
+    return f"{message.content}\n\n[Analysis of the attached image(s)]\n{analysis}".lstrip()
+
+
 def fit_history(system_prompt: str, history: Sequence[Any], budget_tokens: int) -> FittedHistory:
     """Keep the system prompt and the newest messages that fit `budget_tokens`; the last one always."""
     kept: list[dict[str, str]] = []
     used = estimate_tokens(system_prompt) if system_prompt else 0
     usable = [m for m in history if m.role in ("user", "assistant") and (m.content or m.role == "user")]
     for index, message in enumerate(reversed(usable)):
-        cost = estimate_tokens(message.content)
+        text = model_text(message)
+        cost = estimate_tokens(text)
         if index > 0 and used + cost > budget_tokens:
             break
-        kept.append({"role": message.role, "content": message.content})
+        kept.append({"role": message.role, "content": text})
         used += cost
     kept.reverse()
     if system_prompt:
@@ -81,14 +90,18 @@ class ChatService:
         self._locks_guard = threading.Lock()
 
     # -- starting turns ------------------------------------------------------------------------
-    def send(self, chat_id: str, text: str, meta: dict | None = None) -> Turn:
-        """Store the user's message (durably), then start the answer. `meta`: small facts kept with it."""
-        text = self._checked_text(text)
+    def send(self, chat_id: str, text: str, meta: dict | None = None, images: Sequence[str] = (),
+             analyse: Callable[[Turn], str] | None = None) -> Turn:
+        """Store the user's message (durably), then start the answer. `meta`: small facts kept with it.
+
+        `images`: file names already in the chat's folder; `analyse(turn)` reads them, in the turn's worker
+        before the model is asked, and its text is stored with the message as its `analysis`."""
+        text = self._checked_text(text, allow_empty=bool(images))
         with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
-            self.store.append_message(chat_id, "user", text, meta=meta or {})
-            self._auto_title(chat_id, text)
-            return self._start_turn(chat_id)
+            message = self.store.append_message(chat_id, "user", text, meta=meta or {}, images=list(images))
+            self._auto_title(chat_id, text or "Image")
+            return self._start_turn(chat_id, (message.id, analyse) if analyse else None)
 
     def regenerate(self, chat_id: str) -> Turn:
         """Drop the last answer (whatever its status) and answer the last user message again."""
@@ -155,7 +168,9 @@ class ChatService:
         return messages
 
     # -- internals ----------------------------------------------------------------------------------
-    def _checked_text(self, text: str) -> str:
+    def _checked_text(self, text: str, allow_empty: bool = False) -> str:
+        if allow_empty and text == "":
+            return text
         if not isinstance(text, str) or not text.strip():
             raise ChatError("The message is empty.")
         if len(text) > self.settings.max_message_chars:
@@ -176,7 +191,7 @@ class ChatService:
         if self.running(chat_id):
             raise ChatBusy("This chat is still answering: wait for it or press Stop.")
 
-    def _start_turn(self, chat_id: str) -> Turn:
+    def _start_turn(self, chat_id: str, analysis: tuple[str, Callable[[Turn], str]] | None = None) -> Turn:
         chat = self.store.get_chat(chat_id)
         profile = self.store.get_profile(chat.profile_id)
         role = Role.STUDY if chat.kind == "study" else Role.CHAT
@@ -187,6 +202,8 @@ class ChatService:
         self._turns[chat_id] = turn
 
         def stream():  # in the turn's worker: the model_info call holds no lock and blocks no caller
+            if analysis is not None:  # the images are read first: the answer is made from what they show
+                self.store.update_message(chat_id, analysis[0], analysis=analysis[1](turn))
             num_ctx = self._num_ctx(chosen.model, chosen.host)
             # The empty answer being written is left out by fit_history.
             history = self.store.list_messages(chat_id)

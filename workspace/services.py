@@ -22,6 +22,7 @@ from workspace.routing import ModelRouter
 from workspace.settings import PipelineSettings, Settings
 from workspace.store import WorkspaceStore
 from workspace.study import StudyService
+from workspace.vision.service import VisionService
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Services:
     pipeline: PipelineService
     study: StudyService
     housekeeping: Housekeeping | None = field(default=None)
+    vision: VisionService | None = field(default=None)
 
     def profiles(self) -> list:
         """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
@@ -79,6 +81,7 @@ def build_services(settings: Settings) -> Services:
     sandbox = make_sandbox(settings.pipeline, settings.data_dir)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
     services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
+    services.vision = VisionService(store, chat, gateway, router, settings.vision)
     services.profiles()  # first start: somewhere to chat right away
     services.housekeeping = Housekeeping(store, settings.data_dir, settings.trash.retention_days)
     services.housekeeping.start()

@@ -95,3 +95,10 @@ def test_future_chat_file_is_refused_and_left_untouched(data_dir):
             store.append_message(future_chat.id, "user", "x")
         assert len(store.search("searchable")) == 1
     assert path.read_text() == future
+
+
+def test_m004_gives_every_message_an_empty_analysis():
+    doc = {"messages": {"a" * 16: {"id": "a" * 16, "role": "user", "content": "hi"}}, "_meta": {}}
+    migrated = migrations.MIGRATIONS[3](doc, "chat")
+    assert migrated["messages"]["a" * 16]["analysis"] == ""
+    assert migrations.MIGRATIONS[3]({"chats": {}}, "index") == {"chats": {}}

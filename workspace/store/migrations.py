@@ -79,10 +79,19 @@ def _m003_chat_kind_and_threshold(doc: Doc, kind: str) -> Doc:
     return {**doc, "chats": chats, "profiles": profiles}
 
 
+def _m004_image_analysis(doc: Doc, kind: str) -> Doc:
+    """v3 → v4: messages get `analysis`, what was read from their images (none before: empty)."""
+    if kind != "chat":
+        return doc
+    messages = {k: {"analysis": "", **v} for k, v in doc.get("messages", {}).items() if isinstance(v, dict)}
+    return {**doc, "messages": messages}
+
+
 MIGRATIONS: list[Migration] = [
     _m001_adopt_unversioned,
     _m002_chat_record,
     _m003_chat_kind_and_threshold,
+    _m004_image_analysis,
 ]
 
 

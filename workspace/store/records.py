@@ -117,6 +117,8 @@ class Message(Record):
     created_at: Timestamp
     updated_at: Timestamp
     images: Annotated[list[FileName], Field(max_length=MAX_IMAGES)] = []
+    # What was read from the message's images (OCR, a vision model's description): the chat model's context.
+    analysis: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)] = ""
     truncated_context: StrictBool = False
     # Small facts about how the answer was made (dropped history, context size…).
     meta: Annotated[dict[ShortKey, Scalar], Field(max_length=MAX_MAP_ITEMS)] = {}
@@ -133,7 +135,8 @@ class SearchHit(Record):
 
 
 # Fields a caller may set on a message; id, role and timestamps belong to the store.
-MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "images", "truncated_context", "meta"})
+MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "images", "analysis", "truncated_context",
+                            "meta"})
 
 
 def validated(model: type[Record], data: dict[str, Any]) -> Any:

@@ -1,0 +1,108 @@
+"""Reading an image: OCR always (rapidocr on onnxruntime, offline), a vision model's description when the
+VISION model has that capability; merged into one analysis text the chat model gets as context.
+
+rapidocr's detection and recognition models ship inside its wheel, so reading never downloads anything.
+The OCR engine is built on first use (a module import stays cheap) and used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from workspace.llm import LLMError, LLMGateway
+
+DESCRIBE_PROMPT = ("Describe this image for someone who cannot see it: what it shows, and every error message, "
+                   "code or log line in it, word for word. Be concise.")
+DESCRIBE_TOKENS = 512
+
+
+class TextReader:
+    """OCR: the text in an image as lines, top to bottom, left to right."""
+
+    def __init__(self) -> None:
+        self._engine = None
+        self._lock = threading.Lock()
+
+    def read(self, image: Image.Image) -> str:
+        with self._lock:
+            if self._engine is None:
+                from rapidocr import RapidOCR  # heavy (onnxruntime, opencv): only once an image arrives
+
+                self._engine = RapidOCR(params={"Global.log_level": "warning"})
+            result = self._engine(np.asarray(image.convert("RGB")), use_cls=False)
+        if result.boxes is None or result.txts is None:
+            return ""
+        return "\n".join(_lines(list(zip(result.boxes, result.txts))))
+
+
+def _lines(found: list) -> list[str]:
+    """Join the detected boxes that sit on the same row (rapidocr may split a line into pieces)."""
+    rows: list[list[tuple[float, str]]] = []
+    row_y, row_height = None, 0.0
+    for box, text in sorted(found, key=lambda item: float(np.mean(np.asarray(item[0])[:, 1]))):
+        points = np.asarray(box)
+        centre, height = float(points[:, 1].mean()), float(np.ptp(points[:, 1]))
+        if row_y is None or abs(centre - row_y) > max(row_height, height) / 2:
+            rows.append([])
+            row_y, row_height = centre, height
+        rows[-1].append((float(points[:, 0].min()), text))
+    return [" ".join(text for _, text in sorted(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Describer:
+    """Asks a vision-capable model (Ollama API) what an image shows."""
+
+    gateway: LLMGateway
+    model: str
+    host: str
+    max_side: int
+
+    def capable(self) -> tuple[bool, str]:
+        """Whether the model reports the `vision` capability; else why not, for the analysis."""
+        try:
+            info = self.gateway.model_info(self.model, self.host)
+        except LLMError as exc:
+            return False, f"the vision model {self.model} is not available ({exc})"
+        if "vision" not in info.capabilities:
+            return False, f"the model {self.model} has no vision capability"
+        return True, ""
+
+    def describe(self, image: Image.Image) -> str:
+        small = image.copy()
+        small.thumbnail((self.max_side, self.max_side), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        small.save(buffer, "PNG")
+        # The ollama client base64-encodes bytes itself: plain base64, no `data:` prefix, as Ollama expects.
+        message = {"role": "user", "content": DESCRIBE_PROMPT, "images": [buffer.getvalue()]}
+        text, _ = self.gateway.chat(self.model, [message], host=self.host, options={"num_predict": DESCRIBE_TOKENS})
+        return text.strip()
+
+
+def analyse(images: list[tuple[str, Image.Image]], reader: TextReader, describer: Describer | None,
+            stopped: Callable[[], bool] = lambda: False) -> str:
+    """One analysis of a message's images: OCR text, and a description when a vision model can give one."""
+    capable, why_not = describer.capable() if describer else (False, "no vision model is set")
+    parts = []
+    for number, (name, image) in enumerate(images, 1):
+        if stopped():
+            break
+        part = [f"Image {number} ({name}, {image.width}×{image.height}):"]
+        text = reader.read(image)
+        part.append("Text read from the image (OCR):\n" + (f"```\n{text}\n```" if text else "(no text found)"))
+        if capable:
+            try:
+                part.append(f"Description by {describer.model}:\n{describer.describe(image)}")
+            except LLMError as exc:
+                part.append(f"The vision model {describer.model} could not describe it ({exc}); "
+                            "only the text in the image was read.")
+        parts.append("\n".join(part))
+    if not capable:
+        parts.append(f"No image description: {why_not}. Only the text in the image was read.")
+    return "\n\n".join(parts)

@@ -1,0 +1,77 @@
+"""VisionService: a chat message with images — checked, saved in the chat's folder, read, answered.
+
+Every upload is checked before anything is stored, so a bad file stores nothing. The images are
+saved and the message stored before any model is called; reading them (OCR, a vision model) runs in
+the turn's worker, and the chat model answers with that analysis in its context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from loguru import logger
+
+from workspace.chat import ChatService
+from workspace.llm import LLMGateway
+from workspace.routing import ModelRouter
+from workspace.settings import Role, VisionSettings
+from workspace.store import NotFound
+from workspace.turns import Turn
+from workspace.vision import images
+from workspace.vision.images import ImageRejected, PreparedImage
+from workspace.vision.parse import Describer, TextReader, analyse
+
+Upload = tuple[str | None, bytes]  # (the name it came with, its bytes)
+
+
+class VisionService:
+    def __init__(self, store: Any, chat: ChatService, gateway: LLMGateway, router: ModelRouter,
+                 settings: VisionSettings, reader: TextReader | None = None):
+        self.store, self.chat, self.gateway, self.router, self.settings = store, chat, gateway, router, settings
+        self.reader = reader or TextReader()
+
+    def check(self, uploads: Sequence[Upload]) -> list[PreparedImage]:
+        """Every upload checked and normalised, or ImageRejected naming the first bad one."""
+        if not uploads:
+            raise ImageRejected("Attach at least one image.")
+        if len(uploads) > self.settings.max_images:
+            raise ImageRejected(f"{len(uploads)} images is more than the limit of {self.settings.max_images} "
+                                "per message.")
+        return [images.prepare(data, name, self.settings) for name, data in uploads]
+
+    def send(self, chat_id: str, text: str, uploads: Sequence[Upload]) -> Turn:
+        """Store the message with its images and start the answer; nothing is stored if any image is bad."""
+        prepared = self.check(uploads)
+        folder = self.store.chat_dir(chat_id)
+        names = images.save(folder, prepared, self.settings.keep_original)
+        try:
+            return self.chat.send(chat_id, text, images=names,
+                                  analyse=lambda turn: self._analyse(chat_id, prepared, turn))
+        except BaseException:
+            images.remove(folder, names)  # the message was not stored: neither are its images
+            raise
+
+    def thumbnail(self, chat_id: str, message_id: str, name: str) -> Path:
+        """The file of one of a message's thumbnails; NotFound unless that message lists that name."""
+        message = self.store.get_message(chat_id, message_id)
+        if name not in message.images:
+            raise NotFound("The message has no such image.")
+        path = self.store.chat_dir(chat_id) / name
+        if not path.is_file():
+            raise NotFound("The image's file is missing.")
+        return path
+
+    def describer(self, chat_id: str) -> Describer:
+        chat = self.store.get_chat(chat_id)
+        profile = self.store.get_profile(chat.profile_id)
+        chosen = self.router.effective(Role.VISION, profile.model_overrides, chat.model_overrides)
+        return Describer(self.gateway, chosen.model, chosen.host, self.settings.describe_max_side)
+
+    def _analyse(self, chat_id: str, prepared: list[PreparedImage], turn: Turn) -> str:
+        try:
+            return analyse([(p.shown_name, p.image) for p in prepared], self.reader, self.describer(chat_id),
+                           stopped=lambda: turn.stop_requested)
+        except Exception as exc:  # OCR failing must not lose the turn: the model is told, and answers the text
+            logger.exception("Reading the images in chat {} failed", chat_id)
+            return f"The attached image(s) could not be read ({exc!r})."
