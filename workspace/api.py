@@ -22,6 +22,7 @@ from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
 from workspace.store import InvalidInput, NotFound, StorageFull, StoreBusy, StoreError, TargetNotEmpty
 from workspace.turns import Turn
+from workspace.vision.images import ImageRejected
 
 MAX_TEXT = 200_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -76,7 +77,7 @@ class ChatTurnIn(_Body):
 ERROR_STATUSES: list[tuple[type[Exception], int]] = [
     (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
     (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404), (PipelineError, 400),
-    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
+    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502), (ImageRejected, 400),
 ]
 
 
