@@ -12,6 +12,7 @@ from workspace.ui import api_endpoints, chat, code, library, render, study
 
 CSS = """
 #chat-list { max-height: 60vh; overflow-y: auto; }
+#conversation img.chat-thumb { max-width: 256px; max-height: 256px; margin: 4px 6px 4px 0; border-radius: 6px; }
 #chat-list label { width: 100%; }
 /* The Chatbot's own Clear only blanks the pane, the stored chat stays: misleading, so hidden. */
 #conversation button[aria-label="Clear"] { display: none; }

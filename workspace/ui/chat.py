@@ -16,6 +16,7 @@ from workspace.ui import render
 from workspace.ui.errors import shown_errors
 
 KIND_FILTERS = [("All", ""), ("Chats", "chat"), ("Study", "study")]
+MAX_PLAIN_TEXT = 100_000  # pasted text up to this stays text (Gradio's default, 1,000, makes it a file)
 MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
 
 
@@ -55,9 +56,12 @@ def build(services: Services) -> ChatView:
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
                                  elem_id="conversation", feedback_options=None, placeholder="Start a new chat.")
-            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1).
-            text = gr.Textbox(placeholder="Message (Enter sends, Shift+Enter new line)", lines=1, max_lines=12,
-                              show_label=False, autofocus=True, elem_id="message-box")
+            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Images
+            # come by button, drag-and-drop or paste; pasted text stays text (a traceback is not made a file).
+            text = gr.MultimodalTextbox(placeholder="Message (Enter sends, Shift+Enter new line); attach or paste "
+                                        "images", lines=1, max_lines=12, show_label=False, autofocus=True,
+                                        elem_id="message-box", file_types=["image"], file_count="multiple",
+                                        sources=["upload"], max_plain_text_length=MAX_PLAIN_TEXT)
             with gr.Row():
                 send = gr.Button("Send", variant="primary", elem_id="send")
                 stop = gr.Button("⏹ Stop", elem_id="stop")
@@ -138,15 +142,25 @@ class _Actions:
         )
 
     @shown_errors
-    def start(self, profile_id: str, chat_id: str | None, text: str, editing: bool, request: gr.Request = None):
+    def start(self, profile_id: str, chat_id: str | None, value: dict | str, editing: bool,
+              request: gr.Request = None):
+        text, files = _message_parts(value)
+        if files and editing:
+            raise gr.Error("Editing a message cannot add images: send them in a new message.")
+        uploads = [_upload(path, self.services.settings.vision.max_file_mb) for path in files]
+        if uploads:
+            self.services.vision.check(uploads)  # a bad image: nothing stored, not even a new chat
         if not chat_id:
             chat_id = self.store.create_chat(profile_id).id
         if editing:
             turn = self.services.chat.edit_last(chat_id, text)
+        elif uploads:
+            turn = self.services.vision.send(chat_id, text, uploads)
         else:
             turn = self.services.chat.send(chat_id, text)
         chats = self.chats_update(profile_id, value=chat_id)
-        return "", self._history(chat_id), chats, self.opened(request, profile_id, chat_id), False, turn.message_id
+        opened = self.opened(request, profile_id, chat_id)
+        return EMPTY_MESSAGE, self._history(chat_id), chats, opened, False, turn.message_id
 
     @shown_errors
     def follow(self, chat_id: str | None, started: str = "", request: gr.Request = None):
@@ -160,7 +174,7 @@ class _Actions:
             yield self._history(chat_id) if started else gr.skip()
             return
         session = request.session_hash if request is not None else None
-        history = render.chatbot_messages(self.services.chat.messages(chat_id))
+        history = render.chatbot_messages(self.services.chat.messages(chat_id), chat_id)
         for snapshot in turn.follow():
             now_open = self._open_chat.get(session, chat_id) if session else chat_id
             if now_open != chat_id:
@@ -190,7 +204,7 @@ class _Actions:
         if last_user is None:
             raise gr.Error("There is no message to edit.")
         gr.Info("Edit the message and send it: it replaces the last one and its answer.")
-        return last_user.content, True
+        return {"text": last_user.content, "files": []}, True
 
     @shown_errors
     def open_chat(self, profile_id: str, chat_id: str | None, request: gr.Request = None):
@@ -221,7 +235,7 @@ class _Actions:
         return gr.update(choices=render.chat_choices(chats), **selection)
 
     def _history(self, chat_id: str | None) -> list[dict[str, str]]:
-        return render.chatbot_messages(self.services.chat.messages(chat_id)) if chat_id else []
+        return render.chatbot_messages(self.services.chat.messages(chat_id), chat_id) if chat_id else []
 
     def models_for(self, profile_id: str | None, chat_id: str | None) -> str:
         """The per-role table for the open chat: what runs, and from which level it comes."""
@@ -229,3 +243,20 @@ class _Actions:
         chat = self.store.get_chat(chat_id) if chat_id else None
         effective = self.services.router.all_roles(profile and profile.model_overrides, chat and chat.model_overrides)
         return render.models_table(effective)
+
+
+EMPTY_MESSAGE = {"text": "", "files": []}
+
+
+def _message_parts(value: dict | str | None) -> tuple[str, list[str]]:
+    """The message box's value (text and uploaded file paths); plain text from API callers too."""
+    if isinstance(value, dict):
+        files = [f if isinstance(f, str) else f.get("path", "") for f in value.get("files") or []]
+        return value.get("text") or "", [f for f in files if f]
+    return value or "", []
+
+
+def _upload(path: str, max_mb: int) -> tuple[str, bytes]:
+    """One file Gradio received into its own upload folder: its name and (at most one byte over) its bytes."""
+    with open(path, "rb") as file:
+        return path.rsplit("/", 1)[-1], file.read(max_mb * 2**20 + 1)

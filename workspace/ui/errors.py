@@ -15,8 +15,9 @@ from workspace.chat import ChatError
 from workspace.llm import LLMError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
+from workspace.vision.images import ImageRejected
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, ImageRejected)
 
 
 def shown_errors(fn: Callable) -> Callable:

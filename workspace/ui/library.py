@@ -214,7 +214,7 @@ class _Panels:
         chat = self.store.get_chat(chat_id)
         messages = self.services.chat.messages(chat_id)
         return (gr.update(value=chat.profile_id), self.view.actions.chats_update(chat.profile_id, value=chat_id),
-                render.chatbot_messages(messages), self.view.actions.opened(request, chat.profile_id, chat_id),
+                render.chatbot_messages(messages, chat_id), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
 
 

@@ -5,7 +5,9 @@ No gradio import here, so these functions are tested as plain Python.
 
 from __future__ import annotations
 
+import html
 from typing import Any, Iterable, Sequence
+from urllib.parse import quote
 
 
 def answer_text(content: str, status: str, error: str | None, meta: dict | None = None) -> str:
@@ -22,11 +24,27 @@ def answer_text(content: str, status: str, error: str | None, meta: dict | None 
     return "\n\n".join([body, *notes]) if notes else body
 
 
-def chatbot_messages(messages: Iterable[Any]) -> list[dict[str, str]]:
+def user_text(message: Any, chat_id: str = "") -> str:
+    """A user bubble: its text, its images' thumbnails (served by the app's own route, behind its login)
+    and what was read from them, folded."""
+    images = getattr(message, "images", None) or []
+    if not images or not chat_id:
+        return message.content
+    base = f"/api/chats/{quote(chat_id)}/messages/{quote(message.id)}/images/"
+    thumbs = "".join(f'<img src="{base}{quote(name)}" alt="attached image {number}" class="chat-thumb">'
+                     for number, name in enumerate(images, 1))
+    analysis = getattr(message, "analysis", "")
+    folded = (f"<details><summary>Image analysis</summary><pre>{html.escape(analysis)}</pre></details>" if analysis
+              else "<em>Reading the image…</em>")
+    return "\n\n".join(part for part in (message.content, thumbs, folded) if part)
+
+
+def chatbot_messages(messages: Iterable[Any], chat_id: str = "") -> list[dict[str, str]]:
+    """Stored messages as Chatbot bubbles; with `chat_id`, user bubbles show their images."""
     shown = []
     for message in messages:
         if message.role == "user":
-            shown.append({"role": "user", "content": message.content})
+            shown.append({"role": "user", "content": user_text(message, chat_id)})
         elif message.role == "assistant":
             text = answer_text(message.content, message.status, message.error, getattr(message, "meta", None))
             shown.append({"role": "assistant", "content": text})
