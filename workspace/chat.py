@@ -169,8 +169,8 @@ class ChatService:
 
     # -- internals ----------------------------------------------------------------------------------
     def _checked_text(self, text: str, allow_empty: bool = False) -> str:
-        if allow_empty and text == "":
-            return text
+        if allow_empty and isinstance(text, str) and not text.strip():
+            return ""  # images alone are a message
         if not isinstance(text, str) or not text.strip():
             raise ChatError("The message is empty.")
         if len(text) > self.settings.max_message_chars:
