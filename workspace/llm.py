@@ -1,7 +1,8 @@
 """LLM gateway: the only module that talks to Ollama (or the embedded engine) through `ollama.Client`.
 
 It streams chat answers as text deltas followed by one final stats record, lists models with their
-capabilities and context length (cached), probes health quickly, and translates every transport or
+capabilities and context length (cached), administers them (loaded models, pull with progress, delete,
+warm-up), probes health quickly, and translates every transport or
 server failure into a few domain errors whose messages tell the user what to do. Errors are
 classified by exception type and HTTP status code, never by message text (it changes between versions).
 """
@@ -144,8 +145,10 @@ INFO_FAILURE_TTL_S = 10.0  # a failed /api/show is not asked again for this long
 class LLMGateway:
     """One `ollama.Client` per host, a short connect timeout and a long read timeout."""
 
-    def __init__(self, default_host: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 600.0):
+    def __init__(self, default_host: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 600.0,
+                 keep_alive: str | float | None = None):
         self.default_host = default_host
+        self.keep_alive = keep_alive  # how long a server keeps a model loaded after a request; None: its default
         self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._clients: dict[str, ollama.Client] = {}
         self._info_cache: dict[tuple[str, str], ModelInfo] = {}
@@ -181,7 +184,8 @@ class LLMGateway:
             raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
         with _translated(host, model):
             chunks = self._client(host).chat(
-                model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format
+                model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format,
+                keep_alive=self.keep_alive,
             )
             _opening.closer = closer  # the request goes out on the first iteration, in this thread
             try:
@@ -245,6 +249,67 @@ class LLMGateway:
         self._info_cache[key] = info
         return info
 
+    def installed(self, host: str | None = None) -> list[dict[str, Any]]:
+        """`/api/tags`: each model's name, size on disk and details."""
+        host = host or self.default_host
+        with _translated(host, None):
+            entries = self._client(host).list().models
+        return [{"name": e.model, "size": e.size or 0, **_details(e.details)} for e in entries if e.model]
+
+    def loaded(self, host: str | None = None) -> list[dict[str, Any]]:
+        """`/api/ps`: the models in memory now, with their memory use and when they unload."""
+        host = host or self.default_host
+        with _translated(host, None):
+            entries = self._client(host).ps().models
+        return [{"name": e.model, "size": e.size or 0, "size_vram": e.size_vram or 0,
+                 "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+                 "context_length": e.context_length} for e in entries if e.model]
+
+    def pull(self, model: str, host: str | None = None, closer: StreamCloser | None = None
+             ) -> Iterator[dict[str, Any]]:
+        """Ollama's pull progress lines (`status`, `digest`, `total`, `completed`) as they come; an error
+        mid-stream raises. `closer.close()` cancels from any thread."""
+        host = host or self.default_host
+        with _translated(host, model, action="pull"):
+            lines = self._client(host).pull(model, stream=True)
+            _opening.closer = closer
+            try:
+                for line in lines:
+                    yield line.model_dump(exclude_none=True)
+            finally:
+                _opening.closer = None
+                if closer is not None:
+                    closer.detach()
+                lines.close()
+
+    def delete(self, model: str, host: str | None = None) -> None:
+        host = host or self.default_host
+        with _translated(host, model):
+            self._client(host).delete(model)
+        self._forget(host, model)
+
+    def load(self, model: str, host: str | None = None) -> str:
+        """Warm-up: Ollama's empty chat request loads the model (kept for `keep_alive`); the done reason."""
+        host = host or self.default_host
+        with _translated(host, model):
+            reply = self._client(host).chat(model=model, messages=[], keep_alive=self.keep_alive)
+        return reply.done_reason or "load"
+
+    def version(self, host: str | None = None, timeout_s: float = 0.8) -> tuple[str | None, float | None]:
+        """The server's version and the round trip in milliseconds; (None, None) when it does not answer."""
+        url = (host or self.default_host).rstrip("/") + "/api/version"
+        started = time.perf_counter()
+        try:
+            reply = httpx.get(url, timeout=timeout_s, trust_env=False)
+            latency_ms = (time.perf_counter() - started) * 1000
+            return (str(reply.json().get("version", "")) if reply.status_code == 200 else None), latency_ms
+        except (httpx.HTTPError, ValueError):
+            return None, None
+
+    def _forget(self, host: str, model: str) -> None:
+        with self._lock:
+            self._info_cache.pop((host, model), None)
+
     def health(self, host: str | None = None, timeout_s: float = 0.8) -> bool:
         """True when an Ollama-compatible server answers at `host`, within `timeout_s`."""
         url = (host or self.default_host).rstrip("/") + "/api/version"
@@ -260,6 +325,13 @@ class LLMGateway:
             self._clients.clear()
 
 
+def _details(details: Any) -> dict[str, str]:
+    if details is None:
+        return {"family": "", "parameter_size": "", "quantization": ""}
+    return {"family": details.family or "", "parameter_size": details.parameter_size or "",
+            "quantization": details.quantization_level or ""}
+
+
 def _context_length(model_info: Mapping[str, Any]) -> int | None:
     for key, value in model_info.items():
         if key.endswith(".context_length") and isinstance(value, int):
@@ -270,8 +342,8 @@ def _context_length(model_info: Mapping[str, Any]) -> int | None:
 class _translated:
     """Context manager mapping client/transport exceptions to domain errors (the one place it happens)."""
 
-    def __init__(self, host: str, model: str | None):
-        self.host, self.model = host, model
+    def __init__(self, host: str, model: str | None, action: str = ""):
+        self.host, self.model, self.action = host, model, action
 
     def __enter__(self) -> None:
         return None
@@ -279,6 +351,9 @@ class _translated:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None or isinstance(exc, (LLMError, GeneratorExit)) or not isinstance(exc, Exception):
             return False
+        if self.action == "pull" and isinstance(exc, ollama.ResponseError) and exc.status_code in (-1, 500):
+            # A failure the server reports while pulling (unknown model, offline engine, broken download).
+            raise BackendFailed(f"Pulling {self.model!r} at {self.host} failed: {exc.error}") from exc
         raise translate_error(exc, self.host, self.model) from exc
 
 

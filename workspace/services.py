@@ -16,6 +16,7 @@ from workspace.chat import ChatService
 from workspace.history import RunHistory
 from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping, download_folder, remove_stale_files
 from workspace.llm import LLMGateway
+from workspace.models_service import ModelsService
 from workspace.pipeline.sandbox import Sandbox, SandboxLimits
 from workspace.pipeline.service import PipelineService
 from workspace.routing import ModelRouter
@@ -36,6 +37,7 @@ class Services:
     pipeline: PipelineService
     study: StudyService
     housekeeping: Housekeeping | None = field(default=None)
+    models: ModelsService | None = field(default=None)
 
     def profiles(self) -> list:
         """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
@@ -68,6 +70,7 @@ def build_services(settings: Settings) -> Services:
         settings.ollama.host,
         connect_timeout_s=settings.ollama.connect_timeout_s,
         read_timeout_s=settings.ollama.read_timeout_s,
+        keep_alive=settings.ollama.keep_alive_value(),
     )
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
@@ -79,6 +82,7 @@ def build_services(settings: Settings) -> Services:
     sandbox = make_sandbox(settings.pipeline, settings.data_dir)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
     services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
+    services.models = ModelsService(settings, gateway, backend, router)
     services.profiles()  # first start: somewhere to chat right away
     services.housekeeping = Housekeeping(store, settings.data_dir, settings.trash.retention_days)
     services.housekeeping.start()

@@ -94,6 +94,9 @@ class OllamaSettings(BaseModel):
     role_hosts: dict[Role, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=600.0, gt=0)
+    # How long a model stays loaded after a request: seconds ("300", "-1" = always) or a Go duration
+    # ("5m", "1h"); empty = the server's own default. Sent with every chat and warm-up.
+    keep_alive: str = Field(default="", pattern=r"^(|-?[0-9]+(\.[0-9]+)?|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$")
 
     @field_validator("host")
     @classmethod
@@ -104,6 +107,15 @@ class OllamaSettings(BaseModel):
     @classmethod
     def _role_hosts(cls, value: dict[Role, str]) -> dict[Role, str]:
         return {role: normalize_host(host) for role, host in value.items()}
+
+    def keep_alive_value(self) -> str | float | None:
+        """`keep_alive` as Ollama takes it: a number of seconds, a duration string, or None (not sent)."""
+        if not self.keep_alive:
+            return None
+        try:
+            return float(self.keep_alive)
+        except ValueError:
+            return self.keep_alive
 
     def host_for(self, role: Role) -> str:
         return self.role_hosts.get(role) or self.host
