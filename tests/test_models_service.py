@@ -107,3 +107,23 @@ def test_the_embedded_engine_does_not_delete_but_says_where_its_files_are(tmp_pa
     service = ModelsService(settings, LLMGateway(backend.host), backend, ModelRouter(settings, backend))
     with pytest.raises(ModelsError, match=str(settings.models_dir)):
         service.delete("some:1b")
+
+
+def test_keep_alive_is_sent_with_the_warm_up(engine_url, starter_model):
+    gateway = LLMGateway(engine_url, keep_alive=0.0)  # 0: unload right away, which the server says back
+    try:
+        assert gateway.load(starter_model) == "unload"
+    finally:
+        gateway.close()
+
+
+@pytest.mark.parametrize("value, sent", [("", None), ("300", 300.0), ("-1", -1.0), ("5m", "5m"), ("1h30m", "1h30m")])
+def test_keep_alive_setting_takes_seconds_or_durations(tmp_path, value, sent):
+    settings = load_settings(data_dir=tmp_path, ollama={"keep_alive": value})
+    assert settings.ollama.keep_alive_value() == sent
+
+
+def test_a_keep_alive_that_is_no_duration_is_refused(tmp_path):
+    from workspace.settings import SettingsError
+    with pytest.raises(SettingsError, match="keep_alive"):
+        load_settings(data_dir=tmp_path, ollama={"keep_alive": "soon"})
