@@ -1,4 +1,4 @@
-"""The Gradio app: a header saying which backend runs and tabs for Chat, Code, Study and Dashboard.
+"""The Gradio app: a header saying which backend runs and tabs for Chat, Code, Study, Models and Dashboard.
 
 Only `ui/` imports gradio. `build_app(services)` returns the Blocks; `app.py` mounts and launches it.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from workspace.services import Services
-from workspace.ui import api_endpoints, chat, code, library, render, study
+from workspace.ui import api_endpoints, chat, code, library, models, render, study
 
 CSS = """
 #chat-list { max-height: 60vh; overflow-y: auto; }
@@ -48,6 +48,8 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
                 code_tab = code.build(services)
             with gr.Tab("Study", id="study"):
                 study_tab = study.build(services)
+            with gr.Tab("Models", id="models"):
+                models_tab = models.build(services)
             for name, text in COMING.items():
                 with gr.Tab(name, id=name.lower()):
                     gr.Markdown(f"**{name}** — {text}")
@@ -56,4 +58,5 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
         view.wire_page_load(demo)
         code_tab.wire_page_load(demo)
         study_tab.wire_page_load(demo)
+        models_tab.wire_page_load(demo)
     return demo

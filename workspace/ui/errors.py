@@ -13,10 +13,11 @@ from loguru import logger
 
 from workspace.chat import ChatError
 from workspace.llm import LLMError
+from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, ModelsError)
 
 
 def shown_errors(fn: Callable) -> Callable:
