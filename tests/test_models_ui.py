@@ -84,3 +84,9 @@ def test_cancel_from_the_tab_stops_a_running_pull(tmp_path):
         worker.join(30)
         gateway.close()
     assert "40%" in shown[-2] and "cancelled" in shown[-1]
+
+
+def test_a_remote_backend_is_said_to_receive_the_prompts():
+    shown = models_ui.backends_table([{"host": "https://api.example.com/v1", "kind": "openai", "healthy": True,
+                                       "version": None, "latency_ms": 12.0, "remote": True}])
+    assert "prompts sent to it leave the machine" in shown

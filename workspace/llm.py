@@ -153,7 +153,18 @@ class LLMGateway:
         self._clients: dict[str, ollama.Client] = {}
         self._info_cache: dict[tuple[str, str], ModelInfo] = {}
         self._info_failures: dict[tuple[str, str], tuple[float, LLMError]] = {}
+        self._openai: dict[str, Any] = {}  # base URL → OpenAIBackend (workspace/llm_openai.py)
         self._lock = threading.Lock()
+
+    def add_openai(self, base_url: str, data_dir: Any) -> None:
+        """Serve `base_url` (an OpenAI-compatible server) through the same interface as an Ollama host."""
+        from workspace.llm_openai import OpenAIBackend  # it builds on this module's types
+
+        self._openai.setdefault(base_url, OpenAIBackend(base_url, data_dir, self._timeout))
+
+    def openai(self, host: str) -> Any | None:
+        """The OpenAI-compatible backend at `host`, or None when `host` is an Ollama host."""
+        return self._openai.get(host)
 
     def _client(self, host: str | None) -> ollama.Client:
         host = host or self.default_host
@@ -182,6 +193,9 @@ class LLMGateway:
         host = host or self.default_host
         if not model.strip():
             raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
+        if host in self._openai:
+            yield from self._openai[host].chat_stream(model, messages, options=options, format=format, closer=closer)
+            return
         with _translated(host, model):
             chunks = self._client(host).chat(
                 model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format,
@@ -226,6 +240,8 @@ class LLMGateway:
     def model_info(self, model: str, host: str | None = None) -> ModelInfo:
         """Capabilities and context length from `/api/show`, cached per host and model (failures briefly)."""
         host = host or self.default_host
+        if host in self._openai:  # the OpenAI API tells neither; the chat keeps its own context size
+            return ModelInfo(model, ("completion",), None)
         key = (host, model)
         if key in self._info_cache:
             return self._info_cache[key]
@@ -323,6 +339,8 @@ class LLMGateway:
             for client in self._clients.values():
                 client._client.close()
             self._clients.clear()
+            for other in self._openai.values():
+                other.close()
 
 
 def _details(details: Any) -> dict[str, str]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import urllib.parse
 from typing import Any, Iterator
 
 from workspace.backend import Backend
 from workspace.llm import LLMError, LLMGateway, StreamCloser
 from workspace.routing import ModelRouter
-from workspace.settings import Settings
+from workspace.settings import Settings, is_private_host
 
 MAX_NAME = 200
 # Ollama's `[host[:port]/][namespace/]model[:tag]`: every part starts with a letter or digit, so no `..`.
@@ -49,6 +51,11 @@ class ModelsService:
         """`{"backends", "models", "roles"}` as `GET /api/models` returns it."""
         backends, models = [], []
         for host in self.hosts():
+            if self.gateway.openai(host) is not None:
+                entry, found = self._openai_backend(host)
+                backends.append(entry)
+                models += found
+                continue
             version, latency_ms = self.gateway.version(host)
             entry = {"host": host, "kind": self._kind(host), "healthy": version is not None,
                      "version": version, "latency_ms": round(latency_ms, 1) if latency_ms is not None else None}
@@ -63,7 +70,7 @@ class ModelsService:
     def hosts(self) -> list[str]:
         """The backend chosen at start, then each other host a role is set to."""
         hosts = [self.backend.host]
-        for host in self.settings.ollama.role_hosts.values():
+        for host in [*self.settings.ollama.role_hosts.values(), *self.settings.openai.role_urls.values()]:
             if host not in hosts:
                 hosts.append(host)
         return hosts
@@ -86,6 +93,19 @@ class ModelsService:
             models.append({**entry, "backend": host, "capabilities": capabilities,
                            "context_length": context_length, "loaded": loaded.get(entry["name"])})
         return models
+
+    def _openai_backend(self, host: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        entry: dict[str, Any] = {"host": host, "kind": "openai", "healthy": True, "version": None, "latency_ms": None,
+                                 "remote": not is_private_host(urllib.parse.urlsplit(host).hostname or "")}
+        started = time.perf_counter()
+        try:
+            names = self.gateway.openai(host).models()
+        except LLMError as exc:
+            return {**entry, "healthy": False, "error": str(exc)}, []
+        entry["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return entry, [{"name": name, "size": 0, "family": "", "parameter_size": "", "quantization": "",
+                        "backend": host, "capabilities": ["completion"], "context_length": None, "loaded": None}
+                       for name in names]
 
     def _kind(self, host: str) -> str:
         return self.backend.kind if host == self.backend.host else "ollama"

@@ -41,7 +41,7 @@ class ModelRouter:
         chat_overrides: Mapping[str, str] | None = None,
     ) -> EffectiveModel:
         requested, source = resolve_model(role, self.settings, profile_overrides, chat_overrides)
-        role_host = self.settings.ollama.role_hosts.get(role)
+        role_host = self.settings.openai.role_urls.get(role) or self.settings.ollama.role_hosts.get(role)
         if role_host:  # another machine: we do not know its models, so no substitution
             return EffectiveModel(role, requested, requested, source, role_host, False)
         substitute = self.backend.substitute(requested, role)

@@ -72,6 +72,8 @@ def build_services(settings: Settings) -> Services:
         read_timeout_s=settings.ollama.read_timeout_s,
         keep_alive=settings.ollama.keep_alive_value(),
     )
+    for base_url in settings.openai.role_urls.values():
+        gateway.add_openai(base_url, settings.data_dir)
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
     store = WorkspaceStore(settings.data_dir)

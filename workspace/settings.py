@@ -7,6 +7,7 @@ enum and `resolve_model`, the rule "chat override > profile override > global de
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from enum import Enum
@@ -121,6 +122,40 @@ class OllamaSettings(BaseModel):
         return self.role_hosts.get(role) or self.host
 
 
+class OpenAISettings(BaseModel):
+    """Roles served by an OpenAI-compatible server (vLLM, llama.cpp's server, LM Studio, LocalAI), by base
+    URL (`http://gpu-box.lan:8000/v1`). Only loopback and private-network addresses, unless `allow_remote`:
+    a remote server receives the prompts. API keys live in the data folder (`backend-keys.json`), not here."""
+
+    model_config = {"extra": "forbid"}
+
+    role_urls: dict[Role, str] = Field(default_factory=dict)
+    allow_remote: bool = False
+
+    @model_validator(mode="after")
+    def _local_only(self) -> "OpenAISettings":
+        for role, url in self.role_urls.items():
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"openai.role_urls.{role.value}: {url!r} is not an http(s) base URL")
+            if not self.allow_remote and not is_private_host(parts.hostname):
+                raise ValueError(f"openai.role_urls.{role.value}: {parts.hostname} is outside this machine and the "
+                                 "private network; prompts would leave it. Set openai.allow_remote = true to allow.")
+        self.role_urls = {role: url.rstrip("/") for role, url in self.role_urls.items()}
+        return self
+
+
+def is_private_host(host: str) -> bool:
+    """Loopback, a private or link-local address, `localhost`, or a LAN-only name (`.local`, `.lan`,
+    `.home.arpa`). Names are not resolved: that would itself be a query leaving the machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        name = host.lower().rstrip(".")
+        return name == "localhost" or name.endswith((".localhost", ".local", ".lan", ".home.arpa"))
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
 class EngineSettings(BaseModel):
     """The embedded Ollama-compatible engine used when no Ollama answers."""
 
@@ -229,6 +264,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "data"
     models: ModelSettings = ModelSettings()
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    openai: OpenAISettings = OpenAISettings()
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
     trash: TrashSettings = TrashSettings()

@@ -24,6 +24,8 @@ def backends_table(backends: list[dict[str, Any]]) -> str:
     for b in backends:
         state = "✅ up" if b["healthy"] else f"❌ down{': ' + b['error'] if b.get('error') else ''}"
         latency = f"{b['latency_ms']:.0f} ms" if b.get("latency_ms") is not None else "—"
+        if b.get("remote"):
+            state += " · ⚠️ **outside this network: prompts sent to it leave the machine**"
         rows.append(f"| {b['host']} | {b['kind']} | {state} | {b.get('version') or '—'} | {latency} |")
     return "\n".join(rows)
 
