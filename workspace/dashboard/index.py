@@ -12,10 +12,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
+from workspace.dashboard import rollup
 from workspace.dashboard.reader import complete_lines, parse_line
 
 INDEX_FILE = "dashboard.sqlite"
-LAYOUT = "1"  # bump when the tables change: old files are rebuilt, never migrated
+LAYOUT = "2"  # bump when the tables change: old files are rebuilt, never migrated
 BATCH = 5_000
 HEAD_BYTES = 256
 _SCHEMA = """
@@ -24,14 +25,16 @@ CREATE TABLE files(ino INTEGER PRIMARY KEY, name TEXT NOT NULL, head TEXT NOT NU
                    skipped INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE runs(id INTEGER PRIMARY KEY, ino INTEGER NOT NULL, pos INTEGER NOT NULL, run_id TEXT NOT NULL,
                   kind TEXT NOT NULL, profile_id TEXT, chat_id TEXT, started_at REAL, ended_at REAL NOT NULL,
-                  outcome TEXT NOT NULL, confidence REAL, escalations INTEGER NOT NULL, escalation_kept INTEGER NOT NULL,
+                  outcome TEXT NOT NULL, confidence REAL, escalations INTEGER NOT NULL,
+                  escalation_kept INTEGER NOT NULL,
                   checks_passed INTEGER NOT NULL, checks_total INTEGER NOT NULL, tokens_in INTEGER NOT NULL,
-                  tokens_out INTEGER NOT NULL, seconds REAL NOT NULL, models TEXT NOT NULL);
+                  tokens_out INTEGER NOT NULL, seconds REAL NOT NULL, models TEXT NOT NULL, sbin INTEGER NOT NULL);
 CREATE INDEX runs_ended ON runs(ended_at);
 CREATE INDEX runs_run_id ON runs(run_id);
 CREATE INDEX runs_ino ON runs(ino);
 CREATE TABLE stages(run INTEGER NOT NULL, stage TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL,
-                    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, seconds REAL NOT NULL, ttft REAL);
+                    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, seconds REAL NOT NULL, ttft REAL,
+                    sbin INTEGER NOT NULL);
 CREATE INDEX stages_run ON stages(run);
 CREATE INDEX stages_model ON stages(model, run);
 """
@@ -52,6 +55,7 @@ def run_row(record: dict[str, Any]) -> tuple[list[Any], list[tuple[Any, ...]]] |
     stage_rows = [(str(s.get("stage") or ""), str(s.get("model_used") or ""), str(s.get("status") or ""),
                    int(_num(s.get("tokens_in"))), int(_num(s.get("tokens_out"))), float(_num(s.get("seconds"))),
                    s.get("ttft_s") if isinstance(s.get("ttft_s"), (int, float)) else None) for s in stages]
+    stage_rows = [(*row, rollup.seconds_bin(row[5])) for row in stage_rows]
     models = ",".join(dict.fromkeys(row[1] for row in stage_rows if row[1]))
     confidence = record.get("confidence")
     row = [record["run_id"], str(record.get("kind") or ""), record.get("profile_id"), record.get("chat_id"), started,
@@ -60,7 +64,7 @@ def run_row(record: dict[str, Any]) -> tuple[list[Any], list[tuple[Any, ...]]] |
            int(any(e.get("kept") for e in escalations)), int(sum(_num(c.get("passed")) for c in checks)),
            int(sum(_num(c.get("total")) for c in checks)), sum(r[3] for r in stage_rows),
            sum(r[4] for r in stage_rows), round(float(record["ended_at"]) - started, 3), models]
-    return row, stage_rows
+    return [*row, rollup.seconds_bin(row[-2])], stage_rows
 
 
 class DashboardIndex:
@@ -84,7 +88,7 @@ class DashboardIndex:
             Path(str(self.path) + suffix).unlink(missing_ok=True)
         db = sqlite3.connect(self.path, check_same_thread=False)
         db.executescript(f"PRAGMA journal_mode=WAL; BEGIN; {_SCHEMA} "
-                         f"INSERT INTO meta VALUES ('layout', '{LAYOUT}'); COMMIT;")
+                         f"{rollup.SCHEMA} INSERT INTO meta VALUES ('layout', '{LAYOUT}'); COMMIT;")
         return db
 
     def close(self) -> None:
@@ -117,6 +121,7 @@ class DashboardIndex:
         self.db.commit()
 
     def _forget(self, ino: int) -> None:
+        rollup.apply(self.db, "r.ino = ?", [ino], -1)
         self.db.execute("DELETE FROM stages WHERE run IN (SELECT id FROM runs WHERE ino = ?)", (ino,))
         self.db.execute("DELETE FROM runs WHERE ino = ?", (ino,))
         self.db.execute("DELETE FROM files WHERE ino = ?", (ino,))
@@ -137,10 +142,14 @@ class DashboardIndex:
         self.db.execute("UPDATE files SET done = ?, skipped = skipped + ? WHERE ino = ?", (done, skipped, ino))
 
     def _insert(self, ino: int, batch: list[tuple[int, tuple[list[Any], list[tuple]]]]) -> None:
-        for offset, (row, stage_rows) in batch:
-            run = self.db.execute(f"INSERT INTO runs(ino, pos, {RUN_COLUMNS}) VALUES (?, ?, {_marks(16)})",
-                                  [ino, offset, *row]).lastrowid
-            self.db.executemany(f"INSERT INTO stages VALUES (?, {_marks(7)})", [(run, *s) for s in stage_rows])
+        if not batch:
+            return
+        last = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0]
+        self.db.executemany(f"INSERT INTO runs(id, ino, pos, {RUN_COLUMNS}) VALUES (?, ?, ?, {_marks(17)})",
+                            [(last + k, ino, offset, *row) for k, (offset, (row, _)) in enumerate(batch, 1)])
+        self.db.executemany(f"INSERT INTO stages VALUES (?, {_marks(8)})",
+                            [(last + k, *s) for k, (_, (_, stages)) in enumerate(batch, 1) for s in stages])
+        rollup.apply(self.db, "r.id > ?", [last], 1)
 
     # -- reading ---------------------------------------------------------------------------------
     def skipped(self) -> int:
@@ -151,7 +160,7 @@ class DashboardIndex:
 
 
 RUN_COLUMNS = ("run_id, kind, profile_id, chat_id, started_at, ended_at, outcome, confidence, escalations, "
-               "escalation_kept, checks_passed, checks_total, tokens_in, tokens_out, seconds, models")
+               "escalation_kept, checks_passed, checks_total, tokens_in, tokens_out, seconds, models, sbin")
 
 
 def _marks(n: int) -> str:

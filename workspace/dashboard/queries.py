@@ -6,11 +6,14 @@ them parses a history line; the filters apply to all of them alike.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from workspace.dashboard import rollup
 
 KINDS = ("pipeline", "chat", "study")
 OUTCOMES = ("passed", "unverified", "failed", "cancelled", "error")
@@ -121,14 +124,62 @@ class Stats:
 
 
 def stats(db: sqlite3.Connection, filters: Filters) -> Stats:
-    where, params = filters.where()
-    tiles = _tiles(db, where, params)
-    span = (filters.until or time.time()) - (filters.since or tiles.pop("first_at") or time.time())
-    tiles.pop("first_at", None)
+    first = db.execute("SELECT MIN(ended_at) FROM runs").fetchone()[0]
+    span = (filters.until or time.time()) - (filters.since or first or time.time())
     bucket = "hour" if span <= HOUR_BUCKETS_UP_TO_S else "day"
-    return Stats(tiles, bucket, _volume(db, where, params, bucket), _confidence(db, where, params),
-                 _models(db, where, params), _stages(db, where, params), _escalation(db, where, params),
+    plan = _Plan.of(filters, 3_600 if bucket == "hour" else rollup.DAY)
+    return Stats(_tiles(db, plan), bucket, _volume(db, plan, bucket), _confidence(db, plan), _models(db, plan),
+                 _stages(db, plan), _escalation(db, plan),
                  {k: v for k, v in filters.__dict__.items() if v is not None})
+
+
+@dataclass
+class _Plan:
+    """Whole days inside the range come from the day tables, the rest (edges, or everything) from the rows."""
+
+    roll_where: str
+    roll_params: list[Any]
+    raw_where: str
+    raw_params: list[Any]
+    width: int
+
+    @classmethod
+    def of(cls, filters: Filters, width: int) -> _Plan:
+        raw_where, raw_params = filters.where()
+        if filters.model is not None or width != rollup.DAY:  # the day tables know no model per run, no hours
+            return cls("0", [], raw_where, raw_params, width)
+        lo = math.ceil(filters.since / rollup.DAY) * rollup.DAY if filters.since is not None else None
+        hi = math.floor(filters.until / rollup.DAY) * rollup.DAY if filters.until is not None else None
+        if lo is not None and hi is not None and lo >= hi:
+            return cls("0", [], raw_where, raw_params, width)
+        roll, roll_params = ["1"], []
+        for column in ("profile_id", "kind", "outcome"):
+            if getattr(filters, column) is not None:
+                roll.append(f"{column} = ?")
+                roll_params.append(getattr(filters, column))
+        edges, edge_params = [], []
+        if lo is not None:
+            roll.append("t >= ?")
+            edges.append("r.ended_at < ?")
+            roll_params.append(lo)
+            edge_params.append(lo)
+        if hi is not None:
+            roll.append("t < ?")
+            edges.append("r.ended_at >= ?")
+            roll_params.append(hi)
+            edge_params.append(hi)
+        raw_where = f"{raw_where} AND ({' OR '.join(edges) or '0'})"
+        return cls(" AND ".join(roll), roll_params, raw_where, raw_params + edge_params, width)
+
+    def source(self, table: str) -> tuple[str, list[Any]]:
+        """`table`'s rows for the whole range: the day table's, and the same grouping of the edge rows."""
+        raw, raw_params = rollup.grouped(table, self.raw_where, self.raw_params, self.width)
+        whole = f"SELECT * FROM {table} WHERE {self.roll_where}"
+        if self.raw_where.endswith("(0)"):  # whole days only: the day table alone (no UNION keeps its order)
+            return whole, self.roll_params
+        if self.roll_where == "0":
+            return raw, raw_params
+        return f"{whole} UNION ALL {raw}", self.roll_params + raw_params
 
 
 def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -136,65 +187,71 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor]
 
 
-def _tiles(db: sqlite3.Connection, where: str, params: list) -> dict[str, Any]:
-    row = _dicts(db.execute(
-        "SELECT COUNT(*) AS runs, COALESCE(SUM(kind = 'pipeline'), 0) AS pipeline_runs, "
-        "COALESCE(SUM(kind = 'pipeline' AND escalations > 0), 0) AS escalated, "
-        "COALESCE(SUM(checks_passed), 0) AS checks_passed, COALESCE(SUM(checks_total), 0) AS checks_total, "
-        "COALESCE(SUM(outcome = 'error'), 0) AS errors, COALESCE(SUM(tokens_in), 0) AS tokens_in, "
-        f"COALESCE(SUM(tokens_out), 0) AS tokens_out, MIN(ended_at) AS first_at FROM runs r WHERE {where}", params))[0]
-    median = db.execute(f"SELECT seconds FROM runs r WHERE {where} ORDER BY seconds LIMIT 1 OFFSET ?",
-                        [*params, row["runs"] // 2]).fetchone()
-    row["median_seconds"] = median[0] if median else None
+def _over(db: sqlite3.Connection, plan: _Plan, table: str, select: str) -> list[dict[str, Any]]:
+    """`select` (reading `FROM src`) over `table`'s rows for the plan's range."""
+    source, params = plan.source(table)
+    return _dicts(db.execute(select.replace("FROM src", f"FROM ({source})"), params))
+
+
+def _tiles(db: sqlite3.Connection, plan: _Plan) -> dict[str, Any]:
+    row = _over(db, plan, "run_days",
+                "SELECT COALESCE(SUM(runs), 0) AS runs, "
+                "COALESCE(SUM(CASE WHEN kind = 'pipeline' THEN runs END), 0) AS pipeline_runs, "
+                "COALESCE(SUM(CASE WHEN kind = 'pipeline' THEN escalated END), 0) AS escalated, "
+                "COALESCE(SUM(checks_passed), 0) AS checks_passed, COALESCE(SUM(checks_total), 0) AS checks_total, "
+                "COALESCE(SUM(CASE WHEN outcome = 'error' THEN runs END), 0) AS errors, "
+                "COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out FROM src")[0]
+    latency = _over(db, plan, "run_bins", "SELECT bin, SUM(n) AS n FROM src WHERE metric = 'seconds' "
+                                          "GROUP BY bin ORDER BY bin")
+    row["median_seconds"] = rollup.percentile([(r["bin"], r["n"]) for r in latency], 0.5)
     row["escalation_rate"] = round(row["escalated"] / row["pipeline_runs"], 4) if row["pipeline_runs"] else None
     row["check_pass_rate"] = round(row["checks_passed"] / row["checks_total"], 4) if row["checks_total"] else None
     return row
 
 
-def _volume(db: sqlite3.Connection, where: str, params: list, bucket: str) -> list[dict[str, Any]]:
+def _volume(db: sqlite3.Connection, plan: _Plan, bucket: str) -> list[dict[str, Any]]:
     """Runs, errors and escalations per hour or day and kind."""
     fmt = "%Y-%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
-    return _dicts(db.execute(
-        f"SELECT strftime('{fmt}', ended_at, 'unixepoch') AS time, kind, COUNT(*) AS runs, "
-        "SUM(outcome = 'error') AS errors, SUM(escalations > 0) AS escalated, SUM(escalation_kept) AS escalation_kept "
-        f"FROM runs r WHERE {where} GROUP BY time, kind ORDER BY time", params))
+    return _over(db, plan, "run_days",
+                 f"SELECT strftime('{fmt}', t, 'unixepoch') AS time, t, kind, SUM(runs) AS runs, "
+                 "SUM(CASE WHEN outcome = 'error' THEN runs ELSE 0 END) AS errors, SUM(escalated) AS escalated, "
+                 "SUM(kept) AS escalation_kept FROM src GROUP BY t, kind ORDER BY t")
 
 
-def _confidence(db: sqlite3.Connection, where: str, params: list) -> list[dict[str, Any]]:
+def _confidence(db: sqlite3.Connection, plan: _Plan) -> list[dict[str, Any]]:
     """How many runs had each confidence (in tens) per outcome: was the confidence right?"""
-    return _dicts(db.execute(
-        "SELECT MIN(CAST(confidence / 10 AS INTEGER) * 10, 90) AS confidence, outcome, COUNT(*) AS runs "
-        f"FROM runs r WHERE {where} AND confidence IS NOT NULL GROUP BY 1, outcome ORDER BY 1", params))
+    return _over(db, plan, "run_bins", "SELECT bin AS confidence, outcome, SUM(n) AS runs FROM src "
+                                       "WHERE metric = 'confidence' GROUP BY bin, outcome ORDER BY bin")
 
 
-def _models(db: sqlite3.Connection, where: str, params: list) -> list[dict[str, Any]]:
+def _models(db: sqlite3.Connection, plan: _Plan) -> list[dict[str, Any]]:
     """Per model used: calls, tokens, tokens per second, latency percentiles and time to first token."""
-    return _dicts(db.execute(
-        "WITH s AS (SELECT s.model, s.seconds, s.tokens_in, s.tokens_out, s.ttft, "
-        "ROW_NUMBER() OVER (PARTITION BY s.model ORDER BY s.seconds) AS rn, "
-        "COUNT(*) OVER (PARTITION BY s.model) AS n "
-        f"FROM stages s JOIN runs r ON r.id = s.run WHERE s.model != '' AND {where}) "
-        "SELECT model, MAX(n) AS calls, SUM(tokens_in) AS tokens_in, SUM(tokens_out) AS tokens_out, "
-        "ROUND(SUM(tokens_out) / NULLIF(SUM(seconds), 0), 2) AS tokens_per_second, "
-        "MIN(CASE WHEN rn >= 0.5 * n THEN seconds END) AS p50_seconds, "
-        "MIN(CASE WHEN rn >= 0.9 * n THEN seconds END) AS p90_seconds, "
-        "MIN(CASE WHEN rn >= 0.99 * n THEN seconds END) AS p99_seconds, "
-        "ROUND(AVG(ttft), 3) AS mean_ttft_seconds FROM s GROUP BY model ORDER BY calls DESC", params))
+    rows = _over(db, plan, "stage_days",
+                 "SELECT model, SUM(calls) AS calls, SUM(tokens_in) AS tokens_in, SUM(tokens_out) AS tokens_out, "
+                 "ROUND(SUM(tokens_out) / NULLIF(SUM(seconds), 0), 2) AS tokens_per_second, "
+                 "ROUND(SUM(ttft_sum) / NULLIF(SUM(ttft_n), 0), 3) AS mean_ttft_seconds FROM src "
+                 "WHERE model != '' GROUP BY model ORDER BY calls DESC")
+    histograms: dict[str, list[tuple[int, int]]] = {}
+    for r in _over(db, plan, "stage_bins", "SELECT model, bin, SUM(n) AS n FROM src GROUP BY model, bin ORDER BY bin"):
+        histograms.setdefault(r["model"], []).append((r["bin"], r["n"]))
+    for row in rows:
+        for q in (50, 90, 99):
+            row[f"p{q}_seconds"] = rollup.percentile(histograms.get(row["model"], []), q / 100)
+    return rows
 
 
-def _stages(db: sqlite3.Connection, where: str, params: list) -> list[dict[str, Any]]:
-    return _dicts(db.execute(
-        "SELECT s.stage, COUNT(*) AS calls, ROUND(AVG(s.seconds), 3) AS mean_seconds, "
-        "ROUND(SUM(s.seconds), 3) AS total_seconds, SUM(s.status = 'failed') AS failed "
-        f"FROM stages s JOIN runs r ON r.id = s.run WHERE {where} GROUP BY s.stage ORDER BY total_seconds DESC",
-        params))
+def _stages(db: sqlite3.Connection, plan: _Plan) -> list[dict[str, Any]]:
+    return _over(db, plan, "stage_days",
+                 "SELECT stage, SUM(calls) AS calls, ROUND(SUM(seconds) / SUM(calls), 3) AS mean_seconds, "
+                 "ROUND(SUM(seconds), 3) AS total_seconds, SUM(failed) AS failed FROM src "
+                 "GROUP BY stage ORDER BY total_seconds DESC")
 
 
-def _escalation(db: sqlite3.Connection, where: str, params: list) -> dict[str, Any]:
+def _escalation(db: sqlite3.Connection, plan: _Plan) -> dict[str, Any]:
     """How often the pipeline escalated and how often the escalation's answer was kept, per final outcome."""
-    rows = _dicts(db.execute(
-        "SELECT outcome, COUNT(*) AS runs, SUM(escalations > 0) AS escalated, SUM(escalation_kept) AS kept "
-        f"FROM runs r WHERE {where} AND kind = 'pipeline' GROUP BY outcome", params))
+    rows = _over(db, plan, "run_days", "SELECT outcome, SUM(runs) AS runs, SUM(escalated) AS escalated, "
+                                       "SUM(kept) AS kept FROM src WHERE kind = 'pipeline' GROUP BY outcome")
     escalated = sum(r["escalated"] for r in rows)
-    return {"by_outcome": rows, "escalated": escalated, "kept": sum(r["kept"] for r in rows),
-            "changed_rate": round(sum(r["kept"] for r in rows) / escalated, 4) if escalated else None}
+    kept = sum(r["kept"] for r in rows)
+    return {"by_outcome": rows, "escalated": escalated, "kept": kept,
+            "changed_rate": round(kept / escalated, 4) if escalated else None}
