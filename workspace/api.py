@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Str
 from pydantic import BaseModel, ConfigDict, Field
 
 from workspace.chat import ChatBusy, ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
@@ -62,7 +63,7 @@ class ChatTurnIn(_Body):
 def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
         (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404),
-        (PipelineError, 400),
+        (PipelineError, 400), (UnknownRun, 404), (DashboardError, 400),
         (ModelNotFound, 404),
         (BackendBusy, 503), (LLMError, 502),
     ]

@@ -10,11 +10,12 @@ import gradio as gr
 from loguru import logger
 
 from workspace.chat import ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import LLMError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, DashboardError, UnknownRun)
 
 
 def shown_errors(fn: Callable) -> Callable:

@@ -10,7 +10,7 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from workspace import api, api_pipeline
+from workspace import api, api_dashboard, api_pipeline
 from workspace.auth import Gate
 from workspace.services import Services
 from workspace.ui import CSS, build_app
@@ -24,6 +24,7 @@ def create_web_app(services: Services, gate: Gate | None = None) -> FastAPI:
         _require_bearer_token(app, gate)
     app.include_router(api.router(services))
     app.include_router(api_pipeline.router(services))
+    app.include_router(api_dashboard.router(services))
     demo = build_app(services)
     demo.queue(default_concurrency_limit=4, max_size=64)
     return gr.mount_gradio_app(
