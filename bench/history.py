@@ -5,7 +5,7 @@ built (as the app runs) and the time to build the index from nothing (a lost ind
 baseline in the same process: parsing every line of every file. Targets: each query ≤ 300 ms and
 memory growth ≤ 50 MB while computing them.
 
-    python -m bench.history [--records 100000]
+    python bench/history.py [--records 100000]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -99,6 +100,7 @@ def parse_everything(logs_dir: Path) -> int:
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/history.py` from anywhere
     from workspace.dashboard.service import DashboardService
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

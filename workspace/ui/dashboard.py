@@ -42,23 +42,26 @@ def build(services: Services) -> dict[str, Any]:
     status = gr.Markdown(elem_id="dash-status")
     tiles = gr.HTML(elem_id="dash-tiles")
     with gr.Row():
-        volume = gr.LinePlot(x="time", y="runs", color="kind", title="Runs over time", elem_id="plot-volume")
+        volume = gr.LinePlot(x="time", y="runs", color="kind", title="Runs over time (brush to narrow the page)",
+                             elem_id="plot-volume")
         errors = gr.LinePlot(x="time", y="errors", color="kind", title="Errors over time", elem_id="plot-errors")
         escalation_time = gr.LinePlot(x="time", y="runs", color="series", title="Escalations over time",
                                       elem_id="plot-escalation-time")
     with gr.Row():
         latency = gr.ScatterPlot(x="model", y="seconds", color="percentile", title="Latency percentiles per model",
-                                 elem_id="plot-latency")
-        ttft = gr.BarPlot(x="model", y="seconds", title="Time to first token per model (mean)", elem_id="plot-ttft")
+                                 elem_id="plot-latency", y_lim=[0, None])
+        ttft = gr.BarPlot(x="model", y="seconds", title="Time to first token per model (mean)", elem_id="plot-ttft",
+                           y_lim=[0, None])
         speed = gr.BarPlot(x="model", y="tokens_per_second", title="Tokens per second by model",
-                           elem_id="plot-speed")
+                           elem_id="plot-speed", y_lim=[0, None])
     with gr.Row():
         tokens = gr.BarPlot(x="model", y="tokens", color="direction", title="Tokens by model", elem_id="plot-tokens")
         confidence = gr.BarPlot(x="confidence", y="runs", color="outcome", title="Confidence by outcome",
                                 elem_id="plot-confidence")
         escalation = gr.BarPlot(x="outcome", y="runs", color="escalation",
                                 title="Did escalation change the outcome?", elem_id="plot-escalation")
-        stages = gr.BarPlot(x="stage", y="seconds", title="Time per stage (mean)", elem_id="plot-stages")
+        stages = gr.BarPlot(x="stage", y="seconds", title="Time per stage (mean)", elem_id="plot-stages",
+                            y_lim=[0, None])
     gr.Markdown("### Runs — click a row to open it")
     table = gr.DataFrame(headers=view.TABLE_COLUMNS, interactive=False, elem_id="dash-runs", wrap=True)
     with gr.Row():
@@ -92,7 +95,7 @@ def build(services: Services) -> dict[str, Any]:
         options = dashboard.options()
         last = min(offset_ + PAGE_SIZE, page["total"])
         note = f" · {page['skipped_lines']} damaged history line(s) skipped" if page["skipped_lines"] else ""
-        return (f"Showing {stats['tiles']['runs']:,} runs (by {stats['bucket']}){note}", view.tiles(stats),
+        return (f"{stats['tiles']['runs']:,} run(s) in the range, by {stats['bucket']}{note}", view.tiles(stats),
                 *(frames[k] for k in ("volume", "errors", "escalation_time", "latency", "ttft", "speed", "tokens",
                                       "confidence", "escalation", "stages")),
                 view.table(page["runs"], names),

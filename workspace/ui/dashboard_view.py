@@ -118,12 +118,13 @@ def run_detail(record: dict[str, Any]) -> str:
     for s in record.get("stages") or []:
         ttft = f", first token {s['ttft_s']:.2f} s" if s.get("ttft_s") is not None else ""
         lines.append(f"<details><summary><b>{html.escape(str(s.get('label') or s.get('stage')))}</b> — "
-                     f"{html.escape(str(s.get('status')))}, {html.escape(str(s.get('model_used')))} "
-                     f"({html.escape(str(s.get('level')))}), {s.get('seconds', 0):.1f} s{ttft}, "
+                     f"{html.escape(str(s.get('status')))}, {html.escape(str(s.get('model_used') or '—'))}"
+                     f"{' (' + html.escape(str(s['level'])) + ')' if s.get('level') else ''}, "
+                     f"{s.get('seconds', 0):.1f} s{ttft}, "
                      f"{s.get('tokens_in', 0)} → {s.get('tokens_out', 0)} tokens</summary>\n")
         if s.get("note"):
             lines.append(f"*{s['note']}*\n")
-        lines += [_fence(s.get("output") or ""), "</details>"]
+        lines += [_fence(s.get("output") or ""), "</details>\n"]  # the blank line ends the HTML block
     if record.get("final_code"):
         lines += ["#### Final code", f"```{record.get('language') or ''}\n{record['final_code']}\n```"]
     return "\n".join(lines)
