@@ -172,6 +172,23 @@ def _held_back(text: str, stops: list[str]) -> int:
     return longest
 
 
+def _to_evaluate(llm: llama_cpp.Llama, tokens: list[int]) -> int:
+    """How many prompt tokens `llm.generate` will really evaluate: it keeps the context's cached
+    prefix (the previous prompt and answer) and evaluates the rest, replaying one token when the
+    whole prompt is cached (it needs fresh logits), none when the cache ends exactly there."""
+    cached = int(llm.n_tokens)
+    if cached == 0:
+        return len(tokens)
+    common = 0
+    for have, want in zip(llm.input_ids[:cached].tolist(), tokens):
+        if have != want:
+            break
+        common += 1
+    if common == len(tokens):
+        return 0 if cached == len(tokens) and not llm._requires_eval else 1
+    return len(tokens) - common
+
+
 class Generation:
     """Iterate to get text pieces as they are sampled; `stats` is complete once iteration ends.
 
@@ -185,7 +202,7 @@ class Generation:
         self.prompt_tokens = prompt_tokens
         self._sampling, self._grammar = sampling, grammar
         self._should_stop = should_stop
-        self.stats = GenerationStats(prompt_eval_count=len(prompt_tokens))
+        self.stats = GenerationStats(prompt_eval_count=_to_evaluate(llm, prompt_tokens))
 
     def _max_tokens(self) -> int:
         room = self._llm.n_ctx() - len(self.prompt_tokens)
