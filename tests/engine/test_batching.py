@@ -142,16 +142,21 @@ def _start_long(url: str, log: list, prompts: list[str]) -> list[_Stream]:
     return streams
 
 
-def _leave_all(streams: list[_Stream]) -> None:
+def _leave_all(streams: list[_Stream], engine_server, cancelled_before: int) -> None:
+    """Leave, and wait until the engine has recorded every stream that left (the next test counts)."""
     for stream in streams:
         stream.leave.set()
     for stream in streams:
         stream.join(300)
         assert stream.error is None
+    left = sum(1 for stream in streams if stream.final is None)
+    wait_for(lambda: engine_server.counters(STARTER).cancelled >= cancelled_before + left, "the cancels")
 
 
-def test_a_request_arriving_while_three_long_ones_run_streams_before_they_finish(engine_url, starter_model):
+def test_a_request_arriving_while_three_long_ones_run_streams_before_they_finish(
+        engine_server, engine_url, starter_model):
     log: list = []
+    before = engine_server.counters(STARTER)
     long = _start_long(engine_url, log, LONG_PROMPTS)
     try:
         late = _Stream(engine_url, "Say hi.", 3, log)
@@ -162,7 +167,7 @@ def test_a_request_arriving_while_three_long_ones_run_streams_before_they_finish
         # When the late one had finished, none of the long ones had: they were decoded together.
         assert [event for event, stream in log if stream in long] == []
     finally:
-        _leave_all(long)
+        _leave_all(long, engine_server, before.cancelled)
 
 
 def _busy_slots(url: str) -> int:
@@ -194,4 +199,4 @@ def test_cancelling_one_stream_leaves_the_others_untouched_and_frees_its_slot(
         assert [event for event, stream in log if stream in others] == []
         assert all(s.error is None for s in others)
     finally:
-        _leave_all(others)
+        _leave_all(others, engine_server, before.cancelled + 1)

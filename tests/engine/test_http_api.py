@@ -135,6 +135,7 @@ def test_stream_and_non_stream_give_the_same_text(http, starter_model):
     # in other batch sizes, which shifts logits in the last bits and can change a greedy pick.
     request = {"model": starter_model, "prompt": "Write a haiku about rivers.", "options": QUICK,
                "keep_alive": 0}
+    assert http.post("/api/generate", json={"model": starter_model, "keep_alive": 0}).status_code == 200  # fresh
     with http.stream("POST", "/api/generate", json=request) as response:  # stream absent = true
         lines = ndjson_lines(response)
     whole = http.post("/api/generate", json={**request, "stream": False})

@@ -121,16 +121,26 @@ class Batcher:
                 if self._stopping:
                     break
                 arrivals, self._incoming = self._incoming, []
-            for request in arrivals:
-                self._assign(request)
-            self._drop_leavers()
-            if self._active():
-                self._step()
+            try:
+                for request in arrivals:
+                    self._assign(request)
+                self._drop_leavers()
+                if self._active():
+                    self._step()
+            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad step, its readers must not hang
+                log.exception("batched decode step failed")
+                self._reset_all(f"internal error: {error}")
         for slot in self._slots:
             self._end(slot, "the engine is stopping")
         for request in self._incoming:
             request.error = "the engine is stopping"
             request.tokens.put(_END)
+
+    def _reset_all(self, error: str) -> None:
+        llama_cpp.llama_memory_clear(self._ctx.memory, True)
+        for slot in self._slots:
+            slot.cached = []
+            self._end(slot, error)
 
     def _active(self) -> list[_Slot]:
         return [s for s in self._slots if s.request is not None]

@@ -238,17 +238,25 @@ class Runner:
             self._leave(entry, keep_alive_s)
 
     def _leave(self, entry: ModelEntry, keep_alive_s: float) -> None:
+        """A request is done: its keep_alive sets the expiry (the last to finish wins, as in Ollama);
+        an expired model is unloaded by the last request out, or by the reaper once idle."""
         name = entry.name
         with self._cond:
             self._users[name] -= 1
+            model = self._loaded.get(name)
+            if model is not None:
+                model.last_used = time.monotonic()
+                model.expires_at = None if keep_alive_s < 0 else time.time() + keep_alive_s
+            last_out = model is not None and not self._in_use(name) and (
+                keep_alive_s == 0 or self._stopping)
+            if last_out:
+                self._busy.add(name)
             self._cond.notify_all()
-        if self._claim_idle(name) is not None:  # the last one out applies keep_alive
+        if last_out:
             try:
-                self.finish(entry, keep_alive_s)
+                self._unload_held(name)
             finally:
                 self._release(name)
-        elif (model := self._loaded.get(name)) is not None:
-            model.last_used = time.monotonic()
 
     def queued(self, name: str) -> int:
         with self._cond:
@@ -321,17 +329,6 @@ class Runner:
                 finally:
                     self._release(model.entry.name)
         # If every other model is busy we go over the cap for a while rather than wait.
-
-    def finish(self, entry: ModelEntry, keep_alive_s: float) -> None:
-        """After a request, while holding the slot: set the expiry, or unload now for keep_alive 0."""
-        model = self._loaded.get(entry.name)
-        if model is None:
-            return
-        if keep_alive_s == 0 or self._stopping:
-            self._unload_held(entry.name)
-            return
-        model.last_used = time.monotonic()
-        model.expires_at = None if keep_alive_s < 0 else time.time() + keep_alive_s
 
     def unload(self, entry: ModelEntry) -> None:
         """Unload now (waits for a running generation of that model to end)."""
