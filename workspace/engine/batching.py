@@ -16,7 +16,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import llama_cpp
@@ -38,7 +39,7 @@ class SeqRequest:
     sampling: Sampling
     grammar: object
     max_tokens: int
-    should_stop: object  # () -> bool
+    should_stop: Callable[[], bool]
     tokens: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     evaluated: int = 0  # prompt tokens really evaluated (the rest was cached in its slot)
     error: str | None = None
@@ -151,7 +152,7 @@ class Batcher:
         idle = [s for s in self._slots if s.request is None]
         slot = max(idle, key=lambda s: (_common_prefix(s.cached, request.prompt), -s.idle_since))
         keep = _common_prefix(slot.cached, request.prompt)
-        keep = min(keep, len(request.prompt) - 1)  # the last prompt token is evaluated again for its logits
+        keep = max(0, min(keep, len(request.prompt) - 1))  # the last prompt token is evaluated again for its logits
         if not llama_cpp.llama_memory_seq_rm(self._ctx.memory, slot.seq, keep, -1):
             keep = 0
             llama_cpp.llama_memory_seq_rm(self._ctx.memory, slot.seq, -1, -1)
@@ -246,16 +247,12 @@ class BatchedGeneration(Generation):
     def __init__(self, batcher: Batcher, *args, **kwargs):
         self._batcher = batcher
         super().__init__(*args, **kwargs)
-        self._request: SeqRequest | None = None
 
     def _context_size(self) -> int:
         return self._batcher.n_ctx_seq
 
-    def _evaluated(self) -> int:
-        return self._request.evaluated if self._request is not None else 0
-
     def _tokens(self) -> Iterator[int]:
-        request = self._request = SeqRequest(
+        request = SeqRequest(
             self.prompt_tokens, self._sampling, self._grammar, self._max_tokens(), self._should_stop)
         self._batcher.submit(request)
         try:
@@ -278,5 +275,5 @@ class BatchedGeneration(Generation):
     def _guarded(self, tokens: Iterator[int]) -> Iterator[int]:
         return tokens
 
-    def _watching(self):
-        return self._no_watch()
+    def _watching(self) -> AbstractContextManager:
+        return nullcontext()  # the batcher aborts a decode only when all its requests are leaving

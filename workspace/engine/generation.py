@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,12 +265,8 @@ class Generation:
             stats.eval_ns = max(1, ended - self._first_ns)
             stats.eval_count = max(1, stats.eval_count)
 
-    def _watching(self):
+    def _watching(self) -> AbstractContextManager:
         return self._abort.watching(self._should_stop)
-
-    @contextmanager
-    def _no_watch(self) -> Iterator[None]:
-        yield
 
     def _texts(self, tokens: Iterator[int], max_tokens: int) -> Iterator[str]:
         """Text as tokens arrive, holding back what may begin a stop sequence; sets _finished."""
