@@ -12,8 +12,10 @@ import threading
 
 import httpx
 import ollama
+import pytest
 
 from tests.engine.helpers import wait_for
+from workspace.engine import EngineServer
 
 GREEDY = {"temperature": 0, "seed": 7}
 
@@ -200,3 +202,34 @@ def test_cancelling_one_stream_leaves_the_others_untouched_and_frees_its_slot(
         assert all(s.error is None for s in others)
     finally:
         _leave_all(others, engine_server, before.cancelled + 1)
+
+
+@pytest.fixture
+def one_slot_engine(engine_models_dir, starter_model):
+    """A second engine on the same models folder with one slot, so requests queue behind it."""
+    server = EngineServer(engine_models_dir, threads=2, max_queue=4, parallel=1)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _queued(url: str) -> int:
+    models = httpx.get(url + "/api/ps").json()["models"]
+    return next(m["queued"] for m in models if m["name"] == STARTER)
+
+
+def test_beyond_the_slots_requests_queue_in_arrival_order_and_ps_shows_them(one_slot_engine, starter_model):
+    url, log = one_slot_engine.url, []
+    (running,) = _start_long(url, log, LONG_PROMPTS[:1])
+    waiting = []
+    for number, prompt in enumerate(["Say one.", "Say two."], start=1):
+        waiting.append(_Stream(url, prompt, 2, log))
+        waiting[-1].start()
+        wait_for(lambda n=number: _queued(url) == n, "the request to queue")  # fixes the arrival order
+    model = next(m for m in httpx.get(url + "/api/ps").json()["models"] if m["name"] == STARTER)
+    assert model["parallel"] == 1 and [s["busy"] for s in model["slots"]] == [True]
+    _leave_all([running], one_slot_engine, 0)
+    for stream in waiting:
+        stream.join(300)
+        assert stream.error is None and stream.final is not None and stream.final["done"]
+    assert [stream for event, stream in log if event == "done"] == waiting  # served in arrival order
