@@ -37,6 +37,7 @@ def free_port() -> int:
 def start_once(data_dir: Path, models_dir: Path) -> float:
     port = free_port()
     env = {**os.environ, "WORKSPACE_DATA_DIR": str(data_dir), "WORKSPACE_SERVER__PORT": str(port),
+           "WORKSPACE_SERVER__HOST": "127.0.0.1",
            "WORKSPACE_ENGINE__MODE": "always", "WORKSPACE_ENGINE__MODELS_DIR": str(models_dir)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -1,12 +1,13 @@
-"""Benchmark of workspace/store: a 100,000-message workspace, each figure printed beside its target.
+"""Benchmark of workspace/store: a workspace of N messages (100,000 by default), each figure printed
+beside its target. Run it at 100,000 and at 1,000,000 to see how each figure grows:
 
-    python bench/store.py [--profiles 50 --chats 100 --messages 20] [--keep DIR]
+    python bench/store.py [--messages 100000] [--profiles 50 --per-chat 20] [--keep DIR]
 
 `--keep DIR` builds the data set in DIR once and reuses it on later runs (which then skip the build
 and the index rebuild; the appends of earlier runs stay in it).
 
-The data set (50 profiles × 100 chats × 20 messages, plus one profile of 1,000 small chats and one
-chat of 1,000 messages) is written straight in the store's own file format through its serializer
+The data set (50 profiles × enough chats of 20 messages to reach the total, plus one profile of 1,000
+small chats and one chat of 1,000 messages) is written straight in the store's own file format through its serializer
 (`chat_document`/`index_document` + `encode` + `atomic_write_bytes(durable=False)`), which is far
 faster than 100,000 fsynced appends; the search index is then built by the store itself on first
 open (its rebuild path), and that time is printed too. Timings are wall-clock on a shared machine:
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tinydb import TinyDB
 
-from workspace.store import WorkspaceStore
+from workspace.store import StoreBusy, WorkspaceStore
 from workspace.store.chatfile import CHAT_FILE, CHATS_DIR, chat_document
 from workspace.store.ids import new_id
 from workspace.store.indexfile import INDEX_FILE, index_document
@@ -131,7 +132,7 @@ START_SCRIPT = """
 import sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
-from workspace.store import WorkspaceStore
+from workspace.store import StoreBusy, WorkspaceStore
 t1 = time.perf_counter()
 store = WorkspaceStore({data!r})
 profiles = store.list_profiles()
@@ -175,12 +176,14 @@ def tinydb_baseline(data_dir: Path, info: dict, inserts: int = 3) -> list[float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=100_000, help="total messages in the workspace")
     parser.add_argument("--profiles", type=int, default=50)
-    parser.add_argument("--chats", type=int, default=100)
-    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--per-chat", type=int, default=20, help="messages in each ordinary chat")
     parser.add_argument("--runs", type=int, default=5, help="fresh-process runs for the start time")
     parser.add_argument("--keep", type=Path, help="build the data set here once, reuse it on later runs")
     args = parser.parse_args()
+    # The big profile (1,000 chats of 2) and the long chat (1,000) are always there; the rest is spread.
+    args.chats = max(1, round((args.messages - 3_000) / (args.profiles * args.per_chat)))
     root = args.keep or Path(tempfile.mkdtemp(prefix="store-bench-"))
     data, empty = root / "data", root / "empty"
     try:
@@ -192,14 +195,19 @@ def main() -> None:
 
 def build_and_index(args: argparse.Namespace, data: Path) -> dict:
     started = time.perf_counter()
-    info = build(data, args.profiles, args.chats, args.messages)
+    info = build(data, args.profiles, args.chats, args.per_chat)
     size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 1e6
     print(f"Built {info['messages']:,} messages in {info['chats']:,} chats ({size:.0f} MB of chat files and "
           f"index) in {time.perf_counter() - started:.1f}s, written directly through the store's serializer.")
     started = time.perf_counter()
     store = WorkspaceStore(data)
     opened = time.perf_counter() - started
-    store.search("python")  # waits for the background rebuild of the search index
+    while True:  # waits for the background rebuild of the search index (a million messages: several waits)
+        try:
+            store.search("python")
+            break
+        except StoreBusy:
+            continue
     ready = time.perf_counter() - started
     store.close()
     print(f"  {'first open, no search index: store / search ready':<46} {opened:>11.2f} / {ready:.1f} s"
@@ -219,7 +227,7 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
     store = WorkspaceStore(data)
     rng = random.Random(3)
     small = [c.id for p in store.list_profiles()[:args.profiles] for c in store.list_chats(p.id)
-             if c.message_count == args.messages]
+             if c.message_count == args.per_chat]
     warm, cold = measure_append(store, rng.sample(small, min(300, len(small))))
     line("append, chat open: p50", f"{pct(warm, .5):.2f} ms", "-")
     line("append, chat open: p95", f"{pct(warm, .95):.2f} ms", "<= 10 ms", pct(warm, .95) <= 10)

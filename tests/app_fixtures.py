@@ -46,6 +46,7 @@ def running_app(tmp_path_factory, engine_models_dir):
     env = {
         **os.environ,
         "WORKSPACE_DATA_DIR": str(data_dir),
+        "WORKSPACE_SERVER__HOST": "127.0.0.1",  # loopback without a login (what `--local` does)
         "WORKSPACE_SERVER__PORT": str(port),
         "WORKSPACE_OLLAMA__HOST": dead_ollama,  # no Ollama: the app must start its embedded engine
         "WORKSPACE_ENGINE__MODELS_DIR": str(engine_models_dir),

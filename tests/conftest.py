@@ -22,7 +22,7 @@ os.environ.update(
 os.environ.pop("OLLAMA_HOST", None)  # tests never reach a developer's own Ollama by accident
 netguard.install()
 
-pytest_plugins = ["tests.engine.fixtures", "tests.services_fixtures", "tests.app_fixtures"]
+pytest_plugins = ["tests.engine.fixtures", "tests.services_fixtures", "tests.app_fixtures", "tests.lan_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -53,3 +53,10 @@ def test_role_hosts_are_honoured_without_substitution(tmp_path):
     router = ModelRouter(settings, Backend("ollama", "http://127.0.0.1:1", preferred_model=None))
     reviewer = router.effective(Role.REVIEWER)
     assert reviewer.host == "http://127.0.0.1:2" and not reviewer.substituted
+
+
+def test_a_host_without_a_scheme_finds_the_running_server(engine_url, starter_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", engine_url.removeprefix("http://"))  # as Ollama users write it
+    settings = load_settings(data_dir=tmp_path, engine={"mode": "auto"})
+    backend = choose_backend(settings, LLMGateway(settings.ollama.host))
+    assert backend.kind == "ollama" and starter_model in backend.models()

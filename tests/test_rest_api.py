@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -64,7 +66,8 @@ def test_stream_stop_regenerate_search_export_import(api, chat_id):
     markdown = api.get(f"/chats/{chat_id}/export", params={"format": "md"}).text
     assert "Explain recursion with factorial." in markdown
     profile_id = api.get(f"/chats/{chat_id}").json()["profile_id"]
-    imported = api.post(f"/profiles/{profile_id}/import", content=json.dumps(exported))
+    imported = api.post(f"/profiles/{profile_id}/import", content=json.dumps(exported),
+                        headers={"Content-Type": "application/json"})
     assert imported.status_code == 201 and imported.json()["id"] != chat_id
     copied = api.get(f"/chats/{imported.json()['id']}/messages").json()
     assert [m["content"] for m in copied] == [m["content"] for m in messages]
@@ -76,7 +79,6 @@ def test_non_streaming_chat_returns_the_stored_answer(api, chat_id):
 
 
 @pytest.mark.parametrize("method, path, body, status", [
-    ("get", "/profiles/../../etc", None, 404),
     ("get", "/chats/nope", None, 400),  # not even an id
     ("get", "/chats/0123456789abcdef", None, 404),
     ("post", "/profiles", {"name": ""}, 422),
@@ -89,6 +91,24 @@ def test_bad_requests_get_clear_4xx_errors(api, method, path, body, status):
     response = getattr(api, method)(path, **({"json": body} if body is not None else {}))
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/api/profiles/../../etc/passwd", 404),
+    ("/api/profiles/..", 400),
+    ("/api/profiles/%2e%2e%2f%2e%2e%2fetc%2fpasswd", 404),  # decoded to slashes before routing
+])
+def test_dot_segments_sent_raw_are_refused(running_app, path, status):
+    # httpx would resolve the dots before sending; http.client sends the path exactly as written.
+    address = urlsplit(running_app[0])
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == status and b"root:" not in body
 
 
 def test_hostile_import_is_refused_and_writes_nothing(api, chat_id):

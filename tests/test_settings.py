@@ -91,3 +91,38 @@ def test_escalation_follows_the_effective_reviewer(toml_file):
     assert resolve_model(Role.ESCALATION, settings, {"reviewer": "big"}) == ("big", "profile")
     assert resolve_model(Role.ESCALATION, settings, {"reviewer": "big"}, {"escalation": "bigger"}) == (
         "bigger", "chat")
+
+
+def test_tls_needs_both_files():
+    from workspace.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="tls_cert and tls_key"):
+        load_settings(server={"tls_cert": "cert.pem"})
+    assert load_settings(server={"tls_cert": "c.pem", "tls_key": "k.pem"}).server.tls_key.name == "k.pem"
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("127.0.0.1:11434", "http://127.0.0.1:11434"),
+    ("127.0.0.1", "http://127.0.0.1:11434"),
+    (":12345", "http://127.0.0.1:12345"),
+    ("gpu-box.local", "http://gpu-box.local:11434"),
+    ("http://gpu-box.local", "http://gpu-box.local:80"),
+    ("https://gpu-box.local/", "https://gpu-box.local:443"),
+    ("http://127.0.0.1:11434/", "http://127.0.0.1:11434"),
+    ("0.0.0.0", "http://127.0.0.1:11434"),
+    ("[::1]:8080", "http://[::1]:8080"),
+    ("  example.com:5000/ollama/  ", "http://example.com:5000/ollama"),
+])
+def test_ollama_host_takes_every_form_ollama_accepts(toml_file, monkeypatch, given, expected):
+    monkeypatch.setenv("OLLAMA_HOST", given)
+    assert load_settings().ollama.host == expected
+    monkeypatch.delenv("OLLAMA_HOST")
+    settings = load_settings(ollama={"host": given, "role_hosts": {"reviewer": given}})
+    assert settings.ollama.host == settings.ollama.host_for(Role.REVIEWER) == expected
+
+
+@pytest.mark.parametrize("bad", ["ftp://x", "host:notaport"])
+def test_a_bad_ollama_host_names_the_key(toml_file, monkeypatch, bad):
+    monkeypatch.setenv("WORKSPACE_OLLAMA__HOST", bad)
+    with pytest.raises(SettingsError, match=r"ollama\.host"):
+        load_settings()

@@ -55,3 +55,34 @@ def test_the_profile_panel_sets_and_clears_the_pipeline_threshold(services, pane
     assert panels.profile_settings(profile.id)[3] == 85
     panels.save_profile(profile.id, None, "Personal", "", "", None, *blank)
     assert services.pipeline.threshold(profile.id) == services.settings.pipeline.confidence_threshold
+
+
+@pytest.mark.parametrize("text", ['{"n": ' + "9" * 5001 + "}", "[" * 100_000 + "]" * 100_000, "\udcff"])
+def test_importing_a_hostile_file_says_why_and_adds_nothing(services, panels, tmp_path, text):
+    profile = services.profiles()[0].id
+    path = tmp_path / "hostile.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(gr.Error, match="not a chat export"):
+        panels.import_chat(profile, str(path))
+    assert services.store.list_chats(profile) == []
+
+
+HELPERS = {"opened", "chats_update", "models_for"}  # called by callbacks, never wired themselves
+
+
+def test_every_ui_callback_goes_through_the_error_edge(services, panels):
+    for owner in (panels, panels.view.actions):
+        callbacks = [name for name in dir(owner) if not name.startswith("_") and name not in HELPERS
+                     and callable(getattr(owner, name)) and name not in ("services", "store", "view")]
+        unwrapped = [name for name in callbacks if not hasattr(getattr(owner, name), "__wrapped__")]
+        assert callbacks and not unwrapped, f"{type(owner).__name__} callbacks without @shown_errors: {unwrapped}"
+
+
+def test_a_chat_deleted_elsewhere_is_a_readable_message(services, panels):
+    profile = services.profiles()[0]
+    chat = services.store.create_chat(profile.id)
+    services.store.delete_profile(profile.id)  # another tab or the API removed it
+    with pytest.raises(gr.Error, match="does not exist"):
+        panels.chat_settings(profile.id, chat.id)
+    with pytest.raises(gr.Error, match="does not exist"):
+        panels.view.actions.begin_edit(chat.id)

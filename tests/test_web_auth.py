@@ -11,7 +11,7 @@ def gated(services, tmp_path):
     from workspace.ui.web import create_web_app
 
     credentials, password = auth.load_or_create(tmp_path)
-    with TestClient(create_web_app(services, auth.Gate(credentials))) as client:
+    with TestClient(create_web_app(services, auth.Gate(credentials)), base_url="http://localhost") as client:
         yield client, credentials.username, password
 
 
@@ -34,6 +34,6 @@ def test_gradio_needs_the_login(gated):
 def test_loopback_app_has_no_login(services):
     from workspace.ui.web import create_web_app
 
-    with TestClient(create_web_app(services)) as client:
+    with TestClient(create_web_app(services), base_url="http://localhost") as client:
         assert client.get("/api/health").status_code == 200
         assert client.get("/config").status_code == 200

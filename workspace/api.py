@@ -7,22 +7,34 @@ answers NDJSON: `{"delta": "..."}` lines, then one `{"done": true, "status": ...
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from loguru import logger
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace.chat import ChatBusy, ChatError
 from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
-from workspace.store import NotFound, StoreError
+from workspace.store import InvalidInput, NotFound, StorageFull, StoreBusy, StoreError, TargetNotEmpty
+from workspace.turns import Turn
 
 MAX_TEXT = 200_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class _Body(BaseModel):
@@ -30,44 +42,49 @@ class _Body(BaseModel):
 
 
 class ProfileIn(_Body):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5_000)
-    system_prompt: str = Field(default="", max_length=MAX_TEXT)
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=5_000)
+    system_prompt: Text = Field(default="", max_length=MAX_TEXT)
 
 
 class ProfilePatch(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5_000)
-    system_prompt: str | None = Field(default=None, max_length=MAX_TEXT)
-    model_overrides: dict[str, str] | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5_000)
+    system_prompt: Text | None = Field(default=None, max_length=MAX_TEXT)
+    model_overrides: dict[Text, Text] | None = None
     confidence_threshold: int | None = Field(default=None, ge=0, le=100)  # null clears it (the global setting)
 
 
 class ChatIn(_Body):
-    title: str = Field(default="New chat", max_length=500)
+    title: Text = Field(default="New chat", max_length=500)
 
 
 class ChatPatch(_Body):
-    title: str | None = Field(default=None, min_length=1, max_length=500)
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
     pinned: bool | None = None
-    model_overrides: dict[str, str] | None = None
-    profile_id: str | None = None
+    model_overrides: dict[Text, Text] | None = None
+    profile_id: Text | None = None
 
 
 class ChatTurnIn(_Body):
-    chat_id: str
-    message: str = Field(min_length=1, max_length=MAX_TEXT)
+    chat_id: Text
+    message: Text = Field(min_length=1, max_length=MAX_TEXT)
     stream: bool = False
 
 
+# The one mapping of domain errors to HTTP statuses; the most specific class wins (Starlette looks
+# handlers up along the exception's MRO). The caller's mistakes are 4xx, the machine's 5xx.
+ERROR_STATUSES: list[tuple[type[Exception], int]] = [
+    (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
+    (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404), (PipelineError, 400),
+    (UnknownRun, 404), (DashboardError, 400),
+    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
+]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    statuses: list[tuple[type[Exception], int]] = [
-        (NotFound, 404), (StoreError, 400), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404),
-        (PipelineError, 400), (UnknownRun, 404), (DashboardError, 400),
-        (ModelNotFound, 404),
-        (BackendBusy, 503), (LLMError, 502),
-    ]
-    for error_type, status in statuses:
+    """Every error leaves as JSON `{"error": …}`: domain errors, bad requests, and bugs (500, logged)."""
+    for error_type, status in ERROR_STATUSES:
         def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"error": str(exc)}, status_code=status)
 
@@ -77,7 +94,21 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
         return JSONResponse({"error": "Invalid request: " + "; ".join(problems)}, status_code=422)
 
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("Unexpected error on {} {}", request.method, request.url.path)
+        return JSONResponse({"error": "Internal error; the app's log has the details."}, status_code=500)
+
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)
+
+    def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse({"error": "The JSON body is nested too deeply."}, status_code=400)
+
+    app.add_exception_handler(RecursionError, too_deep)
 
 
 def router(services: Services) -> APIRouter:
@@ -146,24 +177,32 @@ def router(services: Services) -> APIRouter:
 
     @api.post("/chats/{chat_id}/regenerate")
     def regenerate(chat_id: str, stream: bool = False):
-        turn = chat.regenerate(chat_id)
-        return _answer(services, chat_id, turn.message_id, stream)
+        return _answer(services, chat.regenerate(chat_id), stream)
 
     @api.get("/chats/{chat_id}/export")
     def export_chat(chat_id: str, format: str = Query(default="json", pattern="^(json|md)$")):
+        download = {"Content-Disposition": f'attachment; filename="chat-{_safe_name(chat_id)}.{format}"'}
         if format == "md":
-            return PlainTextResponse(store.export_chat_markdown(chat_id), media_type="text/markdown")
-        return store.export_chat_json(chat_id)
+            return PlainTextResponse(store.export_chat_markdown(chat_id), media_type="text/markdown",
+                                     headers=download)
+        return JSONResponse(store.export_chat_json(chat_id), headers=download)
 
     @api.post("/profiles/{profile_id}/import", status_code=201)
     async def import_chat(profile_id: str, request: Request) -> dict:
-        raw = await request.body()
-        if len(raw) > MAX_IMPORT_BYTES:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return JSONResponse({"error": "Send the chat export as application/json."}, status_code=415)
+        if int(request.headers.get("content-length") or 0) > MAX_IMPORT_BYTES:  # before reading it
             return JSONResponse({"error": "The export is too large to import."}, status_code=413)
+        raw = await request.body()
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            return JSONResponse({"error": "The chat export is nested too deeply."}, status_code=400)
+        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
             return JSONResponse({"error": f"The body is not a chat export (JSON): {exc}"}, status_code=400)
+        except RecursionError:
+            return JSONResponse({"error": "The body is not a chat export: its JSON is nested too deeply."},
+                                status_code=400)
         return store.import_chat_json(profile_id, data).model_dump()
 
     @api.post("/chats/{chat_id}/stop")
@@ -173,13 +212,13 @@ def router(services: Services) -> APIRouter:
     @api.post("/chat")
     def chat_turn(body: ChatTurnIn):
         store.get_chat(body.chat_id)
-        turn = chat.send(body.chat_id, body.message)
-        return _answer(services, body.chat_id, turn.message_id, body.stream)
+        return _answer(services, chat.send(body.chat_id, body.message), body.stream)
 
     @api.get("/backup")
-    def backup() -> FileResponse:
+    def backup(after: BackgroundTasks) -> FileResponse:
         """The whole workspace as one zip (restore with `python -m workspace.restore`)."""
         path = services.make_backup()
+        after.add_task(path.unlink, missing_ok=True)  # once sent: nothing is left behind in the data folder
         return FileResponse(path, media_type="application/zip", filename=path.name)
 
     @api.get("/search")
@@ -190,20 +229,23 @@ def router(services: Services) -> APIRouter:
     return api
 
 
-def _answer(services: Services, chat_id: str, message_id: str, stream: bool):
-    """The answer as NDJSON while it is written, or the stored message once it is done."""
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80]
+
+
+def _answer(services: Services, turn: Turn, stream: bool):
+    """The answer of `turn` (never a newer turn's) as NDJSON while it is written, or stored once it is done."""
     if stream:
-        return StreamingResponse(_ndjson(services, chat_id, message_id), media_type="application/x-ndjson")
-    for _ in services.chat.follow(chat_id):
-        pass
-    return services.store.get_message(chat_id, message_id).model_dump()
+        return StreamingResponse(_ndjson(services, turn), media_type="application/x-ndjson")
+    turn.finished.wait()
+    return services.store.get_message(turn.chat_id, turn.message_id).model_dump()
 
 
-def _ndjson(services: Services, chat_id: str, message_id: str) -> Iterator[str]:
+def _ndjson(services: Services, turn: Turn) -> Iterator[str]:
     sent = 0
-    for snapshot in services.chat.follow(chat_id):
+    for snapshot in turn.follow():
         if len(snapshot.text) > sent:
             yield json.dumps({"delta": snapshot.text[sent:]}) + "\n"
             sent = len(snapshot.text)
-    message = services.store.get_message(chat_id, message_id)
+    message = services.store.get_message(turn.chat_id, turn.message_id)
     yield json.dumps({"done": True, "status": message.status, "message": message.model_dump()}) + "\n"

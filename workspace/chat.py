@@ -77,13 +77,14 @@ class ChatService:
         self.store, self.gateway, self.router, self.settings = store, gateway, router, settings
         self.history = history
         self._turns: dict[str, Turn] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}  # one per chat: a slow chat never holds up another
+        self._locks_guard = threading.Lock()
 
     # -- starting turns ------------------------------------------------------------------------
     def send(self, chat_id: str, text: str, meta: dict | None = None) -> Turn:
         """Store the user's message (durably), then start the answer. `meta`: small facts kept with it."""
         text = self._checked_text(text)
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             self.store.append_message(chat_id, "user", text, meta=meta or {})
             self._auto_title(chat_id, text)
@@ -91,7 +92,7 @@ class ChatService:
 
     def regenerate(self, chat_id: str) -> Turn:
         """Drop the last answer (whatever its status) and answer the last user message again."""
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             messages = self.store.list_messages(chat_id)
             if not messages or not any(m.role == "user" for m in messages):
@@ -103,13 +104,12 @@ class ChatService:
     def edit_last(self, chat_id: str, text: str) -> Turn:
         """Replace the last user message (and the answer after it) and send again."""
         text = self._checked_text(text)
-        with self._lock:
+        with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             last_user = next((m for m in reversed(self.store.list_messages(chat_id)) if m.role == "user"), None)
             if last_user is None:
                 raise ChatError("There is no message to edit.")
-            self.store.truncate_after(chat_id, last_user.id, inclusive=True)
-            self.store.append_message(chat_id, "user", text)
+            self.store.replace_from(chat_id, last_user.id, "user", text)  # one write: a failure loses nothing
             return self._start_turn(chat_id)
 
     # -- following and stopping -----------------------------------------------------------------
@@ -126,10 +126,17 @@ class ChatService:
             turn.finished.wait(wait_s)
 
     def follow(self, chat_id: str) -> Iterator[TurnResult]:
-        """Snapshots of the chat's running answer until it ends; nothing when none runs."""
+        """Snapshots of the chat's latest answer until it ends (a page opening the chat); nothing when none ran.
+
+        Whoever started a turn follows the `Turn` it got back instead, so it never follows a newer one."""
         turn = self._turns.get(chat_id)
         if turn is not None:
             yield from turn.follow()
+
+    def turn(self, chat_id: str, message_id: str) -> Turn | None:
+        """The chat's latest turn if it is the one writing `message_id` (running or just ended)."""
+        turn = self._turns.get(chat_id)
+        return turn if turn is not None and turn.message_id == message_id else None
 
     def stop(self, chat_id: str) -> bool:
         turn = self.running(chat_id)
@@ -140,7 +147,7 @@ class ChatService:
 
     def messages(self, chat_id: str) -> list[Any]:
         """The chat's messages; an answer left 'streaming' by a previous run is marked stopped."""
-        with self._lock:  # a turn being started holds it between storing its answer and registering
+        with self._lock_for(chat_id):  # a turn being started holds it between storing its answer and registering
             messages = self.store.list_messages(chat_id)
             if messages and messages[-1].status == "streaming" and self.running(chat_id) is None:
                 last = messages[-1]
@@ -160,6 +167,11 @@ class ChatService:
         """Raise ChatBusy while the chat is answering (a pipeline run saving into it checks too)."""
         self._ensure_idle(chat_id)
 
+    def _lock_for(self, chat_id: str) -> threading.Lock:
+        self.store.get_chat(chat_id)  # an unknown chat gets an error, not a lock
+        with self._locks_guard:
+            return self._locks.setdefault(chat_id, threading.Lock())
+
     def _ensure_idle(self, chat_id: str) -> None:
         if self.running(chat_id):
             raise ChatBusy("This chat is still answering: wait for it or press Stop.")
@@ -167,24 +179,24 @@ class ChatService:
     def _start_turn(self, chat_id: str) -> Turn:
         chat = self.store.get_chat(chat_id)
         profile = self.store.get_profile(chat.profile_id)
-        history = self.store.list_messages(chat_id)
         role = Role.STUDY if chat.kind == "study" else Role.CHAT
         chosen = self.router.effective(role, profile.model_overrides, chat.model_overrides)
-        num_ctx = self._num_ctx(chosen.model, chosen.host)
-        fitted = fit_history(system_prompt_for(chat.kind, profile.system_prompt, history), history,
-                             num_ctx - self.settings.reply_reserve)
-        answer = self.store.append_message(
-            chat_id, "assistant", "", model=chosen.model, backend=self.router.backend.kind,
-            status="streaming", meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx},
-        )
+        answer = self.store.append_message(chat_id, "assistant", "", model=chosen.model,
+                                           backend=self.router.backend.kind, status="streaming")
         turn = Turn(chat_id, answer.id, chosen.model)
         self._turns[chat_id] = turn
 
-        options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
-
-        def stream():
+        def stream():  # in the turn's worker: the model_info call holds no lock and blocks no caller
+            num_ctx = self._num_ctx(chosen.model, chosen.host)
+            # The empty answer being written is left out by fit_history.
+            history = self.store.list_messages(chat_id)
+            fitted = fit_history(system_prompt_for(chat.kind, profile.system_prompt, history), history,
+                                 num_ctx - self.settings.reply_reserve)
+            self.store.update_message(chat_id, answer.id,
+                                      meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx})
+            options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
             return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
-                                            host=chosen.host)
+                                            host=chosen.host, closer=turn.closer)
 
         started_at = time.time()
 

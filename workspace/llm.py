@@ -8,7 +8,9 @@ classified by exception type and HTTP status code, never by message text (it cha
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -73,6 +75,59 @@ class ModelInfo:
     quantization: str = ""
 
 
+class StreamCloser:
+    """Cuts one model stream's connection at once, from any thread.
+
+    Closing the iterator only works between items; a stream that is waiting (a long prompt evaluation,
+    a stalled server) blocks in a socket read. Shutting the socket down wakes that read, ends the stream
+    on the reading thread, and tells the server its client left, so it stops computing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.closed = False
+        self.sent = threading.Event()  # the request is on the wire (the server has it to act on)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._cut()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's `trace` extension: note the socket this request connects, and when it is sent."""
+        if event.endswith("connect_tcp.complete") and info.get("return_value") is not None:
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.closed:
+                    self._cut()
+        elif event.endswith("send_request_body.complete"):
+            self.sent.set()
+
+    def detach(self) -> None:
+        """The stream is over: forget the socket before its owner closes it (its number may be reused)."""
+        with self._lock:
+            self._socket = None
+
+    def _cut(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already gone
+                pass
+
+
+# The closer of the stream this thread is about to open, picked up by the client's request hook.
+_opening = threading.local()
+
+
+def _trace_request(request: httpx.Request) -> None:
+    closer = getattr(_opening, "closer", None)
+    _opening.closer = None
+    if closer is not None:
+        request.extensions = {**request.extensions, "trace": closer.trace}
+
+
 STAT_KEYS = (
     "total_duration",
     "load_duration",
@@ -83,6 +138,9 @@ STAT_KEYS = (
 )
 
 
+INFO_FAILURE_TTL_S = 10.0  # a failed /api/show is not asked again for this long (a down host answers slowly)
+
+
 class LLMGateway:
     """One `ollama.Client` per host, a short connect timeout and a long read timeout."""
 
@@ -91,6 +149,7 @@ class LLMGateway:
         self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._clients: dict[str, ollama.Client] = {}
         self._info_cache: dict[tuple[str, str], ModelInfo] = {}
+        self._info_failures: dict[tuple[str, str], tuple[float, LLMError]] = {}
         self._lock = threading.Lock()
 
     def _client(self, host: str | None) -> ollama.Client:
@@ -98,7 +157,11 @@ class LLMGateway:
         with self._lock:
             if host not in self._clients:
                 # trust_env=False: never route a local model call through a proxy from the environment.
-                self._clients[host] = ollama.Client(host=host, timeout=self._timeout, trust_env=False)
+                # No kept-alive connections: each request connects anew, so a StreamCloser sees its socket.
+                self._clients[host] = ollama.Client(
+                    host=host, timeout=self._timeout, trust_env=False,
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                    event_hooks={"request": [_trace_request]})
             return self._clients[host]
 
     def chat_stream(
@@ -109,8 +172,10 @@ class LLMGateway:
         options: Mapping[str, Any] | None = None,
         format: str | dict | None = None,
         host: str | None = None,
+        closer: StreamCloser | None = None,
     ) -> Iterator[Delta | Final]:
-        """Yield `Delta`s then one `Final`. Closing the iterator closes the HTTP response."""
+        """Yield `Delta`s then one `Final`. Closing the iterator closes the HTTP response; so does
+        `closer.close()`, from any thread, even while the stream waits for the server."""
         host = host or self.default_host
         if not model.strip():
             raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
@@ -118,6 +183,7 @@ class LLMGateway:
             chunks = self._client(host).chat(
                 model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format
             )
+            _opening.closer = closer  # the request goes out on the first iteration, in this thread
             try:
                 for chunk in chunks:
                     if chunk.message.content:
@@ -127,6 +193,9 @@ class LLMGateway:
                         yield Final(chunk.done_reason or "stop", stats)
                         return
             finally:
+                _opening.closer = None
+                if closer is not None:
+                    closer.detach()
                 chunks.close()
         raise BackendFailed(f"The model server at {host} ended the answer without its final record.")
 
@@ -151,13 +220,21 @@ class LLMGateway:
         return [self.model_info(name, host) for name in self.list_models(host)]
 
     def model_info(self, model: str, host: str | None = None) -> ModelInfo:
-        """Capabilities and context length from `/api/show`, cached per host and model."""
+        """Capabilities and context length from `/api/show`, cached per host and model (failures briefly)."""
         host = host or self.default_host
         key = (host, model)
         if key in self._info_cache:
             return self._info_cache[key]
-        with _translated(host, model):
-            shown = self._client(host).show(model)
+        failed = self._info_failures.get(key)
+        if failed is not None and time.monotonic() < failed[0]:
+            raise failed[1]
+        try:
+            with _translated(host, model):
+                shown = self._client(host).show(model)
+        except LLMError as exc:
+            self._info_failures[key] = (time.monotonic() + INFO_FAILURE_TTL_S, exc)
+            raise
+        self._info_failures.pop(key, None)
         info = ModelInfo(
             name=model,
             capabilities=tuple(shown.capabilities or ()),

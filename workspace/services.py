@@ -6,14 +6,16 @@ backend (probe Ollama, else the embedded engine), so it happens in `app.py` or a
 
 from __future__ import annotations
 
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workspace.backend import Backend, choose_backend
 from workspace.chat import ChatService
 from workspace.dashboard.service import DashboardService
 from workspace.history import RunHistory
+from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping, download_folder, remove_stale_files
 from workspace.llm import LLMGateway
 from workspace.pipeline.sandbox import Sandbox, SandboxLimits
 from workspace.pipeline.service import PipelineService
@@ -35,6 +37,7 @@ class Services:
     pipeline: PipelineService
     study: StudyService
     dashboard: DashboardService
+    housekeeping: Housekeeping | None = field(default=None)
 
     def profiles(self) -> list:
         """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
@@ -44,15 +47,17 @@ class Services:
         return profiles
 
     def make_backup(self) -> Path:
-        """A fresh zip of the whole workspace in the data folder's temp area (the previous one is replaced)."""
-        folder = self.settings.data_dir / "tmp" / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("workspace-*.zip"):
-            old.unlink(missing_ok=True)
-        return self.store.backup_zip(folder / time.strftime("workspace-%Y%m%d-%H%M%S.zip"))
+        """A fresh zip of the whole workspace under a name of its own, so concurrent backups never touch
+        each other's; the caller removes it once sent (stale ones are removed by housekeeping)."""
+        folder = download_folder(self.settings.data_dir, "backups")
+        remove_stale_files(folder, DOWNLOAD_KEEP_S)
+        name = time.strftime("workspace-%Y%m%d-%H%M%S-") + secrets.token_hex(4) + ".zip"
+        return self.store.backup_zip(folder / name)
 
     def close(self) -> None:
         self.pipeline.stop_all()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         self.chat.stop_all()
         self.gateway.close()
         self.backend.close()
@@ -80,6 +85,8 @@ def build_services(settings: Settings) -> Services:
     services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat),
                         dashboard)
     services.profiles()  # first start: somewhere to chat right away
+    services.housekeeping = Housekeeping(store, settings.data_dir, settings.trash.retention_days)
+    services.housekeeping.start()
     return services
 
 

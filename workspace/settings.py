@@ -8,11 +8,12 @@ enum and `resolve_model`, the rule "chat override > profile override > global de
 from __future__ import annotations
 
 import os
+import urllib.parse
 from enum import Enum
 from pathlib import Path
 from typing import Literal, Mapping, NamedTuple
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,15 +54,56 @@ class ModelSettings(BaseModel):
         return getattr(self, role.value)
 
 
+OLLAMA_PORT = 11434
+_SCHEME_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_host(value: str) -> str:
+    """An Ollama host in any form Ollama accepts — `host`, `host:port`, `:port`, `[v6]:port`, with or without
+    `http(s)://`, a trailing slash — as one full URL `scheme://host:port[/path]`.
+
+    As Ollama: no scheme means http on port 11434, a scheme without a port its usual port, no host 127.0.0.1.
+    0.0.0.0 (where a server listens, often copied from the server's OLLAMA_HOST) is reached on loopback.
+    """
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest, port = "http", text, OLLAMA_PORT
+    else:
+        scheme = scheme.lower()
+        if scheme not in _SCHEME_PORTS:
+            raise ValueError(f"an Ollama host is http:// or https://, not {scheme}://")
+        port = _SCHEME_PORTS[scheme]
+    split = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    host = split.hostname or "127.0.0.1"
+    port = split.port or port  # a port that is not a number raises ValueError: reported with the key
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}{split.path.rstrip('/')}"
+
+
 class OllamaSettings(BaseModel):
     """Where Ollama answers; a role may use another host (a bigger GPU box on the LAN)."""
 
     model_config = {"extra": "forbid"}
 
-    host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434")
+    host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434",
+                      validate_default=True)
     role_hosts: dict[Role, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=600.0, gt=0)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return normalize_host(value)
+
+    @field_validator("role_hosts")
+    @classmethod
+    def _role_hosts(cls, value: dict[Role, str]) -> dict[Role, str]:
+        return {role: normalize_host(host) for role, host in value.items()}
 
     def host_for(self, role: Role) -> str:
         return self.role_hosts.get(role) or self.host
@@ -76,6 +118,7 @@ class EngineSettings(BaseModel):
     models_dir: Path | None = None  # None: <data_dir>/models
     threads: int | None = Field(default=None, ge=1)
     max_queue: int = Field(default=16, ge=1)
+    parallel: int = Field(default=4, ge=1, le=16)  # requests decoded together per model (1: one at a time)
 
 
 class ChatSettings(BaseModel):
@@ -87,6 +130,14 @@ class ChatSettings(BaseModel):
     reply_reserve: int = Field(default=1024, ge=64)  # tokens kept free for the answer
     num_predict: int = Field(default=-1, ge=-1)  # longest answer in tokens; -1 = until the model stops
     max_message_chars: int = Field(default=100_000, ge=1)
+
+
+class TrashSettings(BaseModel):
+    """How long a deleted chat stays restorable before it is deleted for good."""
+
+    model_config = {"extra": "forbid"}
+
+    retention_days: float = Field(default=30.0, ge=0)  # 0: purged at the next start or daily run
 
 
 class PipelineSettings(BaseModel):
@@ -118,10 +169,27 @@ class HistorySettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
+    """Where and how the app serves: the LAN by default, behind a login."""
+
     model_config = {"extra": "forbid"}
 
-    host: str = "127.0.0.1"
+    host: str = "0.0.0.0"  # the LAN; "127.0.0.1" (`python app.py --local`) serves this machine only
     port: int = Field(default=8100, ge=0, le=65535)
+    login: bool | None = None  # always required beyond loopback; true requires it on loopback too (tests)
+    allowed_hosts: list[str] = Field(default_factory=list)  # more names this machine answers to (besides its own)
+    max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
+    tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
+    tls_key: Path | None = None
+    # Gradio's queue: events at once by default (answers that stream are followers outside this limit,
+    # so a page still loads while they run), and how many may wait before new ones are refused.
+    queue_concurrency: int = Field(default=4, ge=1, le=64)
+    queue_max_size: int = Field(default=64, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServerSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
 
 
 class LoggingSettings(BaseModel):
@@ -152,6 +220,7 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
+    trash: TrashSettings = TrashSettings()
     pipeline: PipelineSettings = PipelineSettings()
     history: HistorySettings = HistorySettings()
     server: ServerSettings = ServerSettings()

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator
 
 from loguru import logger
 
-from workspace.llm import Delta, Final, LLMError
+from workspace.llm import Delta, Final, LLMError, StreamCloser
 
 SAVE_INTERVAL_S = 1.0
 
@@ -42,9 +42,11 @@ class Turn:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self.finished = threading.Event()
+        self.closer = StreamCloser()  # hand it to the stream, so stop() cuts the connection at once
 
     def stop(self) -> None:
         self._stop.set()
+        self.closer.close()
 
     @property
     def stop_requested(self) -> bool:
@@ -98,8 +100,8 @@ def run_turn(
     """Drive one turn to its end, store the outcome, then tell followers. Never raises."""
     try:
         outcome = _stream_into(turn, stream_factory, save)
-    except LLMError as exc:
-        outcome = ("failed", str(exc), None)
+    except LLMError as exc:  # a stopped turn's cut connection also ends here
+        outcome = ("stopped", None, None) if turn.stop_requested else ("failed", str(exc), None)
     except Exception as exc:  # a bug must not leave a turn 'streaming' forever
         logger.exception("Turn in chat {} crashed", turn.chat_id)
         outcome = ("failed", f"Internal error: {exc!r}", None)

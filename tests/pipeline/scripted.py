@@ -21,7 +21,8 @@ class ScriptedGateway:
     started: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def chat_stream(self, model: str, messages, *, options=None, format=None, host=None) -> Iterator[Delta | Final]:
+    def chat_stream(self, model: str, messages, *, options=None, format=None, host=None,
+                    closer=None) -> Iterator[Delta | Final]:
         with self._lock:
             self.calls.append({"model": model, "messages": list(messages), "options": dict(options or {}),
                                "format": format, "host": host})

@@ -10,6 +10,7 @@ from tests.pipeline.scripted import fenced, system_of
 ADD_TASK = "Write `add(a, b)` that returns the sum of a and b.\n>>> add(2, 3)\n5\n"
 RIGHT = "def add(a, b):\n    return a + b"
 WRONG = "def add(a, b):\n    return a - b"
+SAME_MODEL = {"reviewer": "s-coder", "judge": "s-coder", "escalation": "s-coder"}
 TESTS = "assert add(1, 1) == 2\nassert add(-1, 1) == 0\nassert add(0, 0) == 0\nassert add(10, 5) == 15"
 
 
@@ -38,8 +39,8 @@ def judge_json(score: int, leans: str = "unsure") -> str:
     return json.dumps({"score": score, "issues": ["looked at it"], "leans": leans})
 
 
-def run(scripted, task=ADD_TASK, language="python", **kwargs):
-    profile = scripted.store.create_profile("P")
+def run(scripted, task=ADD_TASK, language="python", overrides=None, **kwargs):
+    profile = scripted.store.create_profile("P", model_overrides=overrides)
     pipeline_run = scripted.pipeline.start(task, language, profile.id, **kwargs)
     assert pipeline_run.finished.wait(120)
     return pipeline_run.result
@@ -62,7 +63,7 @@ def test_a_first_draft_that_passes_the_examples_settles_the_run(make_scripted):
 def test_the_best_candidate_is_chosen_by_running_it(make_scripted):
     drafts = {1: WRONG, 2: RIGHT, 3: RIGHT}
     scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n]), tests=fenced(TESTS)))
-    result = run(scripted)
+    result = run(scripted, overrides=SAME_MODEL)  # one model for every role: more drafts come before a review
     assert result["final_code"] == RIGHT and result["final_candidate"] in ("coder #2", "coder #3")
     checks = {c["name"]: c for c in result["verdict"]["checks"]}
     assert checks["examples from the task"]["passed"] == 1
@@ -118,14 +119,43 @@ def test_a_judge_that_recovers_on_retry_is_used(make_scripted):
     assert result["verdict"]["judge_score"] == 33
 
 
-def test_a_conflict_between_coder_and_reviewer_escalates(make_scripted):
-    coder = "def add(a, b):\n    return a + b if b > 3 else b"  # wrong for small b
-    scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced("assert add(1, -1) == 0\n" + TESTS),
-                                       reviewer=fenced(RIGHT), judge=judge_json(95, "reviewer"),
-                                       escalation=fenced(RIGHT)), drafts=2)
-    result = run(scripted)
+def test_a_conflict_the_examples_cannot_settle_escalates(make_scripted):
+    coder = "def add(a, b):\n    return a + b if b > 0 else a"  # passes the example, differs for b <= 0
+    reviewer = "def add(a, b):\n    return a + b"
+    scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(reviewer),
+                                       judge=judge_json(95, "reviewer"), escalation=fenced(RIGHT)),
+                             drafts=2)
+    # The greedy draft fails the example, the sampled one passes it: the reviewer reviews that one.
+    tests = fenced(TESTS + "\nassert add(5, -2) == 3")
+    scripted.gateway.script = script_of(coder=lambda n: fenced(WRONG if n == 1 else coder), tests=tests,
+                                        reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
+                                        escalation=fenced(RIGHT))
+    result = run(scripted, overrides=SAME_MODEL)
     assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
-    assert result["final_code"] == RIGHT
+    conflicts = result["verdict"]["conflicts"]
+    assert conflicts == [] or all(c["open"] for c in conflicts)  # the final verdict stands on its own checks
+    assert result["final_code"] in (RIGHT, reviewer)
+
+
+def test_a_conflict_the_examples_settle_is_shown_but_does_not_escalate(make_scripted):
+    coder = "def add(a, b):\n    return a * b"  # fails the example
+    scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(RIGHT),
+                                       judge=judge_json(90)), drafts=1)
+    result = run(scripted)
+    assert result["final_code"] == RIGHT and not result["escalations"]
+    conflicts = result["verdict"]["conflicts"]
+    assert conflicts and all(c["leans"] == "reviewer" and not c["open"] for c in conflicts)
+
+
+def test_a_stronger_reviewer_is_asked_before_more_drafts(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(RIGHT),
+                                       judge=judge_json(90)))
+    result = run(scripted)  # the reviewer runs on its own model (s-reviewer), the coder on s-coder
+    assert result["final_code"] == RIGHT and result["outcome"] == "passed"
+    coder_calls = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "coder"]
+    assert len(coder_calls) == 1  # no sampled drafts: the reviewer's version settled it
+    assert any(s["stage"] == "coder" and s["status"] == "skipped" and "reviewer" in s["note"]
+               for s in result["stages"])
 
 
 def test_cancel_stops_the_run_and_its_model_calls(make_scripted):

@@ -1,4 +1,4 @@
-"""Schema 2: chats have a kind ("chat" | "study"), profiles an optional pipeline threshold. Version-1 data
+"""Schema 3: chats have a kind ("chat" | "study"), profiles an optional pipeline threshold. Version-1 data
 folders and version-1 backups open with both filled in; exports keep the kind."""
 
 from __future__ import annotations
@@ -71,3 +71,15 @@ def test_the_data_folder_is_private_to_its_owner(data_dir):
     data_dir.chmod(0o755)
     with WorkspaceStore(data_dir):
         assert data_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_lost_index_comes_back_with_kinds_and_thresholds(data_dir):
+    with WorkspaceStore(data_dir) as store:
+        profile = store.create_profile("P")
+        store.update_profile(profile.id, confidence_threshold=55)
+        study = store.create_chat(profile.id, title="Learning", kind="study")
+        store.append_message(study.id, "user", "closures?", meta={"level": "expert"})
+    (data_dir / "index.json").unlink()
+    with WorkspaceStore(data_dir) as store:
+        assert store.get_chat(study.id).kind == "study"
+        assert store.get_profile(profile.id).confidence_threshold == 55

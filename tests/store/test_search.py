@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tests.engine.helpers import wait_for
 from workspace.store import WorkspaceStore, indexing
 
 
@@ -152,7 +153,12 @@ def test_close_during_a_background_rebuild(monkeypatch, data_dir):
     (data_dir / "search.sqlite").unlink()
     gate = _blocked_rebuild(monkeypatch)
     store = WorkspaceStore(data_dir)
-    threading.Timer(0.2, gate.set).start()
+
+    def release_once_stopping():  # the rebuild is held until close() has asked it to stop
+        wait_for(lambda: store._search._stopping, "close() to stop the rebuild")
+        gate.set()
+
+    threading.Thread(target=release_once_stopping, daemon=True).start()
     store.close()  # cancels the rebuild and waits for it
     assert not list(data_dir.glob("search.sqlite*"))
     monkeypatch.undo()

@@ -75,6 +75,7 @@ class _Run:
         self.candidates: list[Candidate] = []
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
+        self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
         self.notes: list[str] = []
 
     def execute(self) -> PipelineOutcome:
@@ -85,13 +86,16 @@ class _Run:
             reason = f"the first draft passes all {len(self.probes.examples)} examples from the task"
             for stage in ("coder", "tests", "reviewer"):
                 self.ctx.skip(stage, stage, reason)
+        elif self._stronger_reviewer():
+            settled = self._review_first()
         else:
-            self._widen()
+            self._widen(self._write_tests_now())
             settled = self._settled()
             if "reviewer" in self.on and not settled:
                 self._review()
             elif "reviewer" in self.on:
                 self.ctx.skip("reviewer", "reviewer", "the checks settle it: " + self._settled_reason())
+        self.conflicts = self._conflicts()
         best, verdict = self._judge(self._best(), settled)
         best, verdict, escalations = self._escalate(best, verdict)
         return PipelineOutcome(best, verdict, self._outcome(best, verdict), self.entry, escalations,
@@ -103,23 +107,45 @@ class _Run:
         self.candidates.append(candidate)
         return candidate
 
-    def _widen(self) -> None:
+    def _stronger_reviewer(self) -> bool:
+        """A reviewer on another (bigger) model is the better next step than more drafts of the small one:
+        the cascade asks it first and samples more drafts only when its version does not settle it."""
+        return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
+
+    def _review_first(self) -> bool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            tests = pool.submit(self._write_tests) if self._write_tests_now() else None
+            self._review()
+            written = tests.result() if tests else None
+        self._use_tests(written)
+        if self._settled(voters=1):  # the stronger model's version passing every example is trusted alone
+            self.ctx.skip("coder", "coder", "the reviewer's version settles it: " + self._settled_reason())
+            return True
+        self._widen(False)
+        return self._settled()
+
+    def _widen(self, with_tests: bool) -> None:
         """More drafts (sampled) while the test writer proposes inputs; then every candidate runs on them."""
         extra = range(2, self.config.drafts + 1) if self.python else range(0)
         with ThreadPoolExecutor(max_workers=max(1, len(extra) + 1)) as pool:
             drafts = [pool.submit(self._draft, index) for index in extra]
-            tests = pool.submit(self._write_tests) if self.python and self._wants_tests() else None
+            tests = pool.submit(self._write_tests) if with_tests else None
             for future in drafts:
                 future.result()
-            written = tests.result() if tests else Probes()
-        if not self.python or not (self._wants_tests() or extra):
-            return
-        self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
-                             tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
-        self._check(self.candidates)
+            written = tests.result() if tests else None
+        if self.python and (written is not None or extra):
+            self._use_tests(written)
 
-    def _wants_tests(self) -> bool:
-        return bool({"tests", "agreement"} & self.on)
+    def _use_tests(self, written: Probes | None) -> None:
+        """Add the test writer's asserts and inputs to the probes, and run every candidate on them all."""
+        if written is not None:
+            self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
+                                 tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
+        if self.python:
+            self._check(self.candidates)
+
+    def _write_tests_now(self) -> bool:
+        return self.python and bool({"tests", "agreement"} & self.on)
 
     def _write_tests(self) -> Probes:
         return TestWriter().write(self.ctx, self.models.coder, self.task, self.entry, self.config.budget)
@@ -160,12 +186,16 @@ class _Run:
     def _best(self) -> Candidate:
         return max(self.candidates, key=self._rank_key)
 
-    def _settled(self) -> bool:
-        """The checks settle it: the best passes every example and most candidates agree with it."""
+    def _settled(self, voters: int = 2) -> bool:
+        """The checks settle it: the best passes every example, and at least `voters` candidates that pass them
+        too were compared, most of them giving its outputs. One lone passer among failing drafts is no verdict."""
         best = self._best()
+        if not best.check.passes_all_examples():
+            return False
+        if "agreement" not in self.on:
+            return True
         size, compared = self._group_of(best)
-        agreed = compared < 2 or 2 * size > compared
-        return best.check.passes_all_examples() and agreed
+        return compared >= voters and 2 * size > compared
 
     def _settled_reason(self) -> str:
         size, compared = self._group_of(self._best())
@@ -179,15 +209,25 @@ class _Run:
                                      self._findings(best), self.config.budget)
         self.candidates.append(reviewed)
         self._check([reviewed])
-        if self.python and best.check.executed and reviewed.check.executed and reviewed.check.error is None:
-            diffs = differences(best.check, reviewed.check, self.probes.inputs)
-            self.conflicts = [{"input": d["input"], "coder": d["a"], "reviewer": d["b"], "leans": self._leans(best,
-                               reviewed)} for d in diffs]
+        self.reviewed_from = best
 
-    def _leans(self, coder: Candidate, reviewer: Candidate) -> str:
-        """Which side the checks favour; the judge model's leaning replaces it when it gives one."""
-        a, b = self._rank_key(coder)[:5], self._rank_key(reviewer)[:5]
-        return "coder" if a > b else "reviewer" if b > a else "unsure"
+    def _conflicts(self) -> list[dict]:
+        """Inputs where the reviewer's version and the coder's version it reviewed give different outputs.
+
+        `open` says the task's examples do not tell which is right (then the run escalates); `leans` is the side
+        the checks favour, replaced by the judge model's when it gives one."""
+        coder, reviewed = self.reviewed_from, self._by_label("reviewer")
+        if not (self.python and coder and reviewed and coder.check.executed and reviewed.check.executed
+                and reviewed.check.error is None):
+            return []
+        a, b = self._rank_key(coder)[:5], self._rank_key(reviewed)[:5]
+        leans = "coder" if a > b else "reviewer" if b > a else "unsure"
+        still_open = coder.check.examples_passed == reviewed.check.examples_passed
+        return [{"input": d["input"], "coder": d["a"], "reviewer": d["b"], "leans": leans, "open": still_open}
+                for d in differences(coder.check, reviewed.check, self.probes.inputs)]
+
+    def _by_label(self, label: str) -> Candidate | None:
+        return next((c for c in self.candidates if c.label == label), None)
 
     def _judge(self, best: Candidate, settled: bool, label: str = "judge") -> tuple[Candidate, Verdict]:
         score, issues, basis = None, [], "the checks that ran"
@@ -236,8 +276,10 @@ class _Run:
     def _escalation_reason(self, verdict: Verdict, threshold: int, round_no: int) -> str:
         if "escalation" not in self.on:
             return ""
-        if round_no == 1 and verdict.conflicts:
-            return f"the coder's and the reviewer's versions disagree on {len(verdict.conflicts)} input(s)"
+        still_open = [c for c in verdict.conflicts if c.get("open")]
+        if round_no == 1 and still_open:
+            return (f"the coder's and the reviewer's versions disagree on {len(still_open)} input(s) and the task's "
+                    "examples do not tell which is right")
         if verdict.confidence < threshold:
             return f"confidence {verdict.confidence} is below the threshold {threshold}"
         return ""

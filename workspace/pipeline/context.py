@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from workspace.llm import Delta, Final
+from workspace.llm import Delta, Final, LLMError, StreamCloser
 from workspace.pipeline.codetext import complete_block
 from workspace.routing import EffectiveModel
 
@@ -57,6 +57,15 @@ class RunContext:
     began: float = field(default_factory=time.monotonic)
     records: list[StageRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _open_streams: set[StreamCloser] = field(default_factory=set)
+
+    def cancel_now(self) -> None:
+        """Cancel from any thread: every model stream of the run is cut at once, whatever it is waiting for."""
+        self.cancel.set()
+        with self._lock:
+            streams = list(self._open_streams)
+        for closer in streams:
+            closer.close()
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -91,8 +100,11 @@ class RunContext:
         Reading stops early once the code block closes (`stop_at_block`) or `enough(text)` says so."""
         self.check_cancel()
         parts: list[str] = []
+        closer = StreamCloser()
+        with self._lock:
+            self._open_streams.add(closer)
         stream = self.gateway.chat_stream(record.model_used, messages, options=options, format=format,
-                                          host=record.host or None)
+                                          host=record.host or None, closer=closer)
         try:
             for item in stream:
                 self.check_cancel()
@@ -108,7 +120,12 @@ class RunContext:
                         record.tokens_out, record.tokens_in = len(parts), _estimate_tokens(messages)
                         record.note = "; ".join(filter(None, [record.note, "read only as far as needed"]))
                         break
+        except LLMError:
+            self.check_cancel()  # a stream cut by Cancel ends the run as cancelled, not failed
+            raise
         finally:
+            with self._lock:
+                self._open_streams.discard(closer)
             close = getattr(stream, "close", None)
             if close:
                 close()  # closes the HTTP response: the server stops generating

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 class PipelineRun:
@@ -24,17 +24,24 @@ class PipelineRun:
         self.result: dict[str, Any] | None = None
         self._events: list[dict] = []
         self._changed = threading.Condition()
+        self._cancellers: list[Callable[[], None]] = []
 
     def emit(self, event: dict) -> None:
         with self._changed:
             self._events.append(event)
             self._changed.notify_all()
 
+    def on_cancel(self, cancel_now: Callable[[], None]) -> None:
+        """Also call `cancel_now` on Cancel (the worker's model streams, cut at once)."""
+        self._cancellers.append(cancel_now)
+
     def cancel(self) -> bool:
-        """Ask the run to stop; False when it had already ended."""
+        """Ask the run to stop, at once; False when it had already ended."""
         if self.finished.is_set():
             return False
         self.cancel_switch.set()
+        for cancel_now in list(self._cancellers):
+            cancel_now()
         return True
 
     def finish(self, result: dict[str, Any]) -> None:

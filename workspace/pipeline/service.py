@@ -140,6 +140,7 @@ class PipelineService:
         """The worker: run, store, record, then release followers. Never raises."""
         sandbox = self.sandbox
         ctx = RunContext(self.gateway, run.emit, run.cancel_switch)
+        run.on_cancel(ctx.cancel_now)
         outcome, error = None, None
         try:
             outcome = CodePipeline(sandbox, config).run(ctx, run.task, run.language, models)

@@ -2,7 +2,8 @@
 
 Appending a message rewrites only this file (atomically), never a whole-workspace file. The file is
 a TinyDB document: table `messages` keyed by message id in chronological order, and table `_meta`
-holding the schema version and the chat's last-activity time (so activity survives without the index).
+holding the schema version, the chat's last-activity time (so activity survives without the index) and
+`record`: a copy of the chat's and its profile's records, so a lost index can be rebuilt (recovery.py).
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ def file_signature(path: Path | str) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def chat_document(messages: dict[str, dict], updated_at: float) -> dict[str, Any]:
+def chat_document(messages: dict[str, dict], updated_at: float, record: dict | None = None) -> dict[str, Any]:
     """A chat file's whole document: messages keyed by id (serialized records) and the `_meta` table."""
-    return stamp({"messages": messages, "_meta": {"chat": {"updated_at": updated_at}}}, "chat")
+    return stamp({"messages": messages, "_meta": {"chat": {"updated_at": updated_at, "record": record}}}, "chat")
+
+
+def chat_record(doc: dict[str, Any]) -> dict | None:
+    """The copy of the chat's and profile's records a chat document holds, if any."""
+    record = doc.get("_meta", {}).get("chat", {}).get("record")
+    return record if isinstance(record, dict) else None
 
 
 def _activity(raw_messages: dict[str, dict], updated_at: float) -> Activity:
@@ -67,10 +74,18 @@ def _chat_updated_at(doc: dict[str, Any]) -> float:
 
 def scan_chat_file(path: Path) -> tuple[list[Row], Activity]:
     """Read a chat file for the search index, without building records or writing anything."""
+    return rows_and_activity(read_chat_document(path))
+
+
+def read_chat_document(path: Path) -> dict[str, Any]:
+    """A chat file's document, migrated in memory (the file is not written)."""
     doc = read_document(path)
     if doc is None:
         raise CorruptData(f"The messages file {path} is missing; restore it from a backup.")
-    doc, _ = migrate(doc, "chat", where=str(path))
+    return migrate(doc, "chat", where=str(path))[0]
+
+
+def rows_and_activity(doc: dict[str, Any]) -> tuple[list[Row], Activity]:
     raw_messages = doc.get("messages", {})
     rows = []
     for key, raw in raw_messages.items():
@@ -80,11 +95,12 @@ def scan_chat_file(path: Path) -> tuple[list[Row], Activity]:
     return rows, _activity(raw_messages, _chat_updated_at(doc))
 
 
-def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *, durable: bool) -> None:
+def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *, durable: bool,
+                     record: dict | None = None) -> None:
     """Make a new chat folder holding its first chat file; durable (file and folder entry) on return."""
     folder.mkdir(parents=True, exist_ok=False)
     raw = {m.id: m.model_dump(mode="json") for m in messages}
-    atomic_write_bytes(folder / CHAT_FILE, encode(chat_document(raw, updated_at)), durable=durable)
+    atomic_write_bytes(folder / CHAT_FILE, encode(chat_document(raw, updated_at, record)), durable=durable)
     if durable:
         fsync_dir(folder.parent)
 
@@ -92,7 +108,7 @@ def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *
 class ChatFile:
     """The open chat: its messages in memory (records and their serialized dicts) and its storage."""
 
-    def __init__(self, folder: Path, *, durable: bool = True) -> None:
+    def __init__(self, folder: Path, *, durable: bool = True, record: dict | None = None) -> None:
         self.folder = folder
         self.path = folder / CHAT_FILE
         self._storage = AtomicJSONStorage(self.path, durable=durable)
@@ -103,8 +119,10 @@ class ChatFile:
         self._raw: dict[str, dict] = doc.get("messages", {})
         self._updated_at = _chat_updated_at(doc)
         self._messages = self._validate(self._raw)
+        # What the next write stores as the records' copy; the store keeps it current.
+        self.record = record if record is not None else chat_record(doc)
         if changed:  # upgrade on open, so the next version only ever sees current files
-            self._storage.write(chat_document(self._raw, self._updated_at))
+            self._storage.write(chat_document(self._raw, self._updated_at, self.record))
         self.upgraded = changed
 
     def _validate(self, raw_messages: dict[str, dict]) -> dict[str, Message]:
@@ -143,9 +161,20 @@ class ChatFile:
         """Append a new message or replace an existing one in place (same position)."""
         raw = dict(self._raw)
         raw[message.id] = message.model_dump(mode="json")
-        self._storage.write(chat_document(raw, now))
+        self._storage.write(chat_document(raw, now, self.record))
         self._raw, self._updated_at = raw, now
         self._messages[message.id] = message
+
+    def replace_from(self, message_id: str, message: Message, now: float) -> list[str]:
+        """Drop `message_id` and everything after it and append `message`, in one write; returns the dropped ids."""
+        keys = list(self._raw)
+        cut = keys.index(message_id)
+        raw = {key: self._raw[key] for key in keys[:cut]}
+        raw[message.id] = message.model_dump(mode="json")
+        self._storage.write(chat_document(raw, now, self.record))
+        self._raw, self._updated_at = raw, now
+        self._messages = {**{key: self._messages[key] for key in keys[:cut]}, message.id: message}
+        return keys[cut:]
 
     def truncate(self, message_id: str, inclusive: bool, now: float) -> int:
         """Drop the messages after `message_id` (and it too if inclusive); returns how many went."""
@@ -154,10 +183,14 @@ class ChatFile:
         if cut >= len(keys):
             return 0
         raw = {key: self._raw[key] for key in keys[:cut]}
-        self._storage.write(chat_document(raw, now))
+        self._storage.write(chat_document(raw, now, self.record))
         self._raw, self._updated_at = raw, now
         self._messages = {key: self._messages[key] for key in keys[:cut]}
         return len(keys) - cut
+
+    def write_record(self) -> None:
+        """Rewrite the file with the current `record` (after a change to the chat's metadata)."""
+        self._storage.write(chat_document(self._raw, self._updated_at, self.record))
 
     def close(self) -> None:
         self._storage.close()

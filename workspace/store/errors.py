@@ -1,6 +1,7 @@
 """The store's error hierarchy: every message tells the user what happened and what to do.
 
-Nothing here knows about Gradio or HTTP; `ui/` and `api.py` translate these at the edge.
+Nothing here knows about Gradio or HTTP; `ui/` and `api.py` translate these at the edge. InvalidInput
+and NotFound are the caller's to fix; the others are the machine's (disk, files, another app).
 """
 
 from __future__ import annotations
@@ -39,4 +40,5 @@ class SchemaTooNew(StoreError):
 
 
 class StoreBusy(StoreError):
-    """Another running app holds the data folder."""
+    """The store cannot serve this right now (another running app holds the data folder, or the search
+    index is being rebuilt); trying again later may work."""

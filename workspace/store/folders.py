@@ -48,9 +48,9 @@ class ChatFolders:
         for snapshot in self.data_dir.glob(SNAPSHOT_PREFIX + "*"):
             shutil.rmtree(snapshot, ignore_errors=True)
 
-    def stage(self, chat_id: str, messages: list[Message], updated_at: float) -> None:
+    def stage(self, chat_id: str, messages: list[Message], updated_at: float, record: dict | None = None) -> None:
         """Write a new chat's folder in pending/ (durable), before the index lists it."""
-        create_chat_file(self.pending / chat_id, messages, updated_at, durable=self.durable)
+        create_chat_file(self.pending / chat_id, messages, updated_at, durable=self.durable, record=record)
 
     def unstage(self, chat_id: str) -> None:
         shutil.rmtree(self.pending / chat_id, ignore_errors=True)

@@ -58,8 +58,19 @@ def _m001_adopt_unversioned(doc: Doc, kind: str) -> Doc:
     return {"messages": messages, "_meta": {"chat": {"updated_at": last}}}
 
 
-def _m002_chat_kind_and_threshold(doc: Doc, kind: str) -> Doc:
-    """v1 → v2: chats get a kind ("chat" | "study"); profiles may override the pipeline's confidence threshold."""
+def _m002_chat_record(doc: Doc, kind: str) -> Doc:
+    """v1 → v2: a chat file keeps a copy of its chat's and profile's records (`_meta.chat.record`), so a
+    lost index.json can be rebuilt from the chat folders. Unknown for old files: the store fills it in
+    when it next writes the file (until then a rebuild recovers the messages under a stand-in profile)."""
+    if kind == "index":
+        return doc
+    meta = dict(doc.get("_meta", {}))
+    meta["chat"] = {**meta.get("chat", {}), "record": None}
+    return {**doc, "_meta": meta}
+
+
+def _m003_chat_kind_and_threshold(doc: Doc, kind: str) -> Doc:
+    """v2 → v3: chats get a kind ("chat" | "study"); profiles may override the pipeline's confidence threshold."""
     if kind != "index":
         return doc
     chats = {k: {"kind": "chat", **v} for k, v in doc.get("chats", {}).items() if isinstance(v, dict)}
@@ -70,7 +81,8 @@ def _m002_chat_kind_and_threshold(doc: Doc, kind: str) -> Doc:
 
 MIGRATIONS: list[Migration] = [
     _m001_adopt_unversioned,
-    _m002_chat_kind_and_threshold,
+    _m002_chat_record,
+    _m003_chat_kind_and_threshold,
 ]
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
 )
 
 from workspace.store.errors import InvalidInput
@@ -39,7 +40,32 @@ ChatKind = Literal["chat", "study"]
 # The same rule as ids.check_id, checked inside pydantic-core (fast when loading 5,000 chats at start).
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 FileName = Annotated[str, AfterValidator(lambda v: check_file_name(v))]
-Timestamp = Annotated[FiniteFloat, Field(ge=0)]
+MAX_TIMESTAMP = 253_402_300_799.0  # the end of year 9999: later dates cannot be shown
+
+
+def _new_value_check(check):
+    """A check for values coming in (`validated()`), not for records already stored: those keep loading."""
+
+    def validator(value: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("incoming"):
+            check(value)
+        return value
+
+    return AfterValidator(validator)
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+
+
+def _showable_time(value: float) -> None:
+    if value > MAX_TIMESTAMP:
+        raise ValueError("the date is out of range")
+
+
+Timestamp = Annotated[FiniteFloat, Field(ge=0), _new_value_check(_showable_time)]
+Text = Annotated[str, _new_value_check(_no_nul)]  # names and titles a person typed or an import brought
 ShortKey = Annotated[str, Field(min_length=1, max_length=64)]
 # A role name → model name; the role names themselves belong to settings, not to the store.
 Overrides = Annotated[dict[ShortKey, Annotated[str, Field(min_length=1, max_length=200)]],
@@ -54,9 +80,9 @@ class Record(BaseModel):
 
 class Profile(Record):
     id: Id
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] = ""
-    system_prompt: Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] = ""
+    name: Annotated[Text, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+    description: Annotated[Text, Field(max_length=MAX_DESCRIPTION_CHARS)] = ""
+    system_prompt: Annotated[Text, Field(max_length=MAX_PROMPT_CHARS)] = ""
     model_overrides: Overrides = {}
     # The code pipeline's escalation threshold for this profile; None = the global setting.
     confidence_threshold: Annotated[int, Field(ge=0, le=100)] | None = None
@@ -67,7 +93,7 @@ class Profile(Record):
 class ChatMeta(Record):
     id: Id
     profile_id: Id
-    title: Annotated[str, Field(max_length=MAX_TITLE_CHARS)] = "New chat"
+    title: Annotated[Text, Field(max_length=MAX_TITLE_CHARS)] = "New chat"
     kind: ChatKind = "chat"  # "study": a study-tutor session, answered by the STUDY model
     pinned: StrictBool = False
     model_overrides: Overrides = {}
@@ -113,7 +139,7 @@ MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "ima
 def validated(model: type[Record], data: dict[str, Any]) -> Any:
     """Build `model` from `data`, turning pydantic's error into an InvalidInput a user can read."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"incoming": True})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or model.__name__

@@ -49,7 +49,10 @@ def chat_to_json(meta: ChatMeta, messages: list[Message]) -> dict[str, Any]:
 
 
 def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):  # stored before dates were bounded: show it, do not fail
+        return f"@{timestamp:g}"
 
 
 def chat_to_markdown(meta: ChatMeta, profile: Profile | None, messages: list[Message]) -> str:

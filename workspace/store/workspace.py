@@ -1,7 +1,8 @@
 """WorkspaceStore: profiles, chats and messages under one data folder; the store's public face.
 
 Layout of `data_dir` (everything else in it belongs to other components):
-    index.json            profiles and chat metadata (IndexFile) — rewritten on profile/chat actions only
+    index.json            profiles and chat metadata (IndexFile) — rewritten on profile/chat actions only;
+                          rebuilt from the chat files' copies of those records when lost (recovery.py)
     chats/<chat_id>/      chat.json with that chat's messages (ChatFile), and later its images
     pending/              chat folders between creation/deletion and the index write (ChatFolders)
     search.sqlite         derived search index + per-chat activity (SearchIndex), rebuilt when lost
@@ -24,9 +25,9 @@ from typing import Any, Self
 
 from loguru import logger
 
-from workspace.store import transfer
+from workspace.store import recovery, transfer
 from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
-from workspace.store.errors import InvalidInput, NotFound, StoreError
+from workspace.store.errors import InvalidInput, NotFound, StoreBusy, StoreError
 from workspace.store.folders import ChatFolders
 from workspace.store.ids import check_id, new_id
 from workspace.store.indexfile import IndexFile
@@ -61,6 +62,8 @@ class WorkspaceStore:
         self._folder_lock = FolderLock(self.data_dir)
         try:
             self._index = IndexFile(self.data_dir, durable=durable)
+            if not self._index.path.exists() and recovery.chat_folders(self.data_dir):
+                self._rebuild_index()
             self._profiles, self._chats = self._index.load()
             self._folders = ChatFolders(self.data_dir, durable=durable)
             self._folders.settle(self._chats)
@@ -260,6 +263,18 @@ class WorkspaceStore:
                 self._chat_written(chat_id, chat, removed=before[len(before) - dropped:])
             return dropped
 
+    def replace_from(self, chat_id: str, message_id: str, role: str, content: str, **fields: Any) -> Message:
+        """Replace `message_id` and every message after it with one new message, in a single write."""
+        check_fields(fields, MESSAGE_FIELDS)
+        with self._lock:
+            chat, now = self._chat_file(chat_id), time.time()
+            self._message(chat, message_id)
+            message = validated(Message, {**fields, "id": self._fresh_id(chat), "role": role, "content": content,
+                                          "created_at": now, "updated_at": now})
+            chat.replace_from(message_id, message, now)
+            self._chat_written(chat_id, chat)
+            return message
+
     # -- search ---------------------------------------------------------------------------------
     def search(self, query: str, profile_id: str | None = None, limit: int = 50) -> list[SearchHit]:
         """Messages holding every word of `query` (word prefixes, any case), newest first; trash excluded."""
@@ -285,7 +300,7 @@ class WorkspaceStore:
                             for _, chat_id, message_id, role, created_at, content in found]
             if attempt == 1:
                 self._search.wait(SEARCH_WAIT_S)  # the index is being rebuilt; not holding the lock
-        raise StoreError("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
+        raise StoreBusy("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
                          "minute for a large history). Try again shortly; if it persists, check free disk space.")
 
     # -- export, import, backup -------------------------------------------------------------------
@@ -329,8 +344,17 @@ class WorkspaceStore:
             if chat_id in self._chats:
                 self._chats[chat_id] = with_activity(self._chats[chat_id], *state.activity)
 
+    def _rebuild_index(self) -> None:
+        profiles, chats = recovery.rebuild(self.data_dir)
+        logger.warning("index.json was missing: rebuilt it from {} chat folders ({} profiles).",
+                       len(chats), len(profiles))
+        self._index.save(profiles=profiles, chats=chats)
+
+    def _record_of(self, meta: ChatMeta) -> dict[str, Any]:
+        return recovery.record_of(meta, self._profiles.get(meta.profile_id))
+
     def _add_chat(self, meta: ChatMeta, messages: list[Message]) -> ChatMeta:
-        self._folders.stage(meta.id, messages, meta.updated_at)
+        self._folders.stage(meta.id, messages, meta.updated_at, self._record_of(meta))
         try:
             self._save_index(chats=[meta])
         except BaseException:
@@ -348,14 +372,19 @@ class WorkspaceStore:
         meta = validated(ChatMeta, {**self.get_chat(chat_id).model_dump(), **changes})
         self._save_index(chats=[meta])
         self._chats[chat_id] = meta
+        try:  # the chat file's copy of the record (for rebuilding a lost index); the index is the truth
+            self._chat_file(chat_id).write_record()
+        except StoreError as exc:
+            logger.warning("Chat {}'s copy of its record lags until its next write: {}", chat_id, exc)
         return meta
 
     def _chat_file(self, chat_id: str) -> ChatFile:
         """The open chat (loaded from disk once, then kept; least recently used ones are let go)."""
         self.get_chat(chat_id)
         chat = self._open.get(chat_id)
+        record = self._record_of(self._chats[chat_id])
         if chat is None:
-            chat = ChatFile(self._folders.path(chat_id), durable=self._durable)
+            chat = ChatFile(self._folders.path(chat_id), durable=self._durable, record=record)
             self._open[chat_id] = chat
             if chat.upgraded:
                 self._chat_written(chat_id, chat)
@@ -366,6 +395,7 @@ class WorkspaceStore:
                     self._dirty.add(chat_id)
             while len(self._open) > self._max_open:
                 self._open.popitem(last=False)[1].close()
+        chat.record = record  # every write refreshes the copy (a renamed profile, a moved chat)
         self._open.move_to_end(chat_id)
         return chat
 

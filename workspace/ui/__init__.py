@@ -27,11 +27,15 @@ def header(services: Services) -> str:
     return f"### Local AI Workspace\n**Backend:** {backend.label}{note}"
 
 
-def build_app(services: Services) -> gr.Blocks:
+def build_app(services: Services, logout: bool = False) -> gr.Blocks:
+    """The Blocks; `logout` adds a Log out button (when the app asks for a login)."""
     with gr.Blocks(title="Local AI Workspace", analytics_enabled=False) as demo:
         # First, so the public endpoints get their plain names (the UI's private events share the namespace).
         api_endpoints.register(services)
-        gr.Markdown(header(services), elem_id="backend-header")
+        with gr.Row():
+            gr.Markdown(header(services), elem_id="backend-header")
+            if logout:
+                gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="logout")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 view = chat.build(services)

@@ -11,14 +11,15 @@ from typing import Iterator
 import gradio as gr
 
 from workspace.services import Services
+from workspace.turns import Turn
 from workspace.ui.errors import shown_errors
 
 
 def register(services: Services) -> None:
     store, chat = services.store, services.chat
 
-    def _follow(chat_id: str) -> Iterator[str]:
-        for snapshot in chat.follow(chat_id):
+    def _follow(turn: Turn) -> Iterator[str]:
+        for snapshot in turn.follow():
             if snapshot.status == "failed":
                 raise gr.Error(snapshot.error or "The answer failed.")
             yield snapshot.text
@@ -26,14 +27,12 @@ def register(services: Services) -> None:
     @shown_errors
     def send_message(chat_id: str, message: str) -> Iterator[str]:
         """Send `message` in chat `chat_id` and stream the answer (the text so far, growing)."""
-        chat.send(chat_id, message)
-        yield from _follow(chat_id)
+        yield from _follow(chat.send(chat_id, message))
 
     @shown_errors
     def regenerate(chat_id: str) -> Iterator[str]:
         """Answer the last user message of the chat again, streaming."""
-        chat.regenerate(chat_id)
-        yield from _follow(chat_id)
+        yield from _follow(chat.regenerate(chat_id))
 
     @shown_errors
     def stop(chat_id: str) -> bool:

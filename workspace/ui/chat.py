@@ -43,6 +43,7 @@ def build(services: Services) -> ChatView:
     actions = _Actions(services)
     remembered = gr.BrowserState({"profile": "", "chat": ""}, storage_key="workspace-last-open")
     editing = gr.State(False)
+    started = gr.State("")  # the answer (message id) this browser's last Send or Regenerate started
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=240):
             profile = gr.Dropdown(label="Profile", choices=[], interactive=True)
@@ -68,16 +69,20 @@ def build(services: Services) -> ChatView:
     view = ChatView(profile, chats, chat_filter, chatbot, remembered, models, actions)
     # Sending: store the message and start the turn, then follow it, then refresh titles.
     start = dict(fn=actions.start, inputs=[profile, chats, text, editing],
-                 outputs=[text, chatbot, chats, remembered, editing], api_visibility="private")
-    # Following only waits on a turn, so any number may run at once.
+                 outputs=[text, chatbot, chats, remembered, editing, started], api_visibility="private")
+    # Following only waits on a turn, so any number may run at once. After Send or Regenerate it follows
+    # the turn they started (never a newer one); on opening a chat, whatever that chat is writing.
+    follow_started = dict(fn=actions.follow, inputs=[chats, started], outputs=[chatbot], api_visibility="private",
+                          concurrency_limit=None)
     follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private",
                   concurrency_limit=None)
     relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter, kind_filter], outputs=[chats],
                   api_visibility="private")
     following = [
-        text.submit(**start).then(**follow),
-        send.click(**start).then(**follow),
-        regenerate.click(actions.regenerate, [chats], [chatbot], api_visibility="private").then(**follow),
+        text.submit(**start).then(**follow_started),
+        send.click(**start).then(**follow_started),
+        regenerate.click(actions.regenerate, [chats], [chatbot, started],
+                         api_visibility="private").then(**follow_started),
     ]
     for event in following:
         event.then(**relist)
@@ -114,6 +119,7 @@ class _Actions:
                 self._open_chat.pop(next(iter(self._open_chat)))
         return {"profile": profile_id, "chat": chat_id or ""}
 
+    @shown_errors
     def restore(self, remembered: dict | None, request: gr.Request = None):
         """On page load: reopen the browser's last profile and chat (or the newest)."""
         remembered = remembered or {}
@@ -136,20 +142,26 @@ class _Actions:
         if not chat_id:
             chat_id = self.store.create_chat(profile_id).id
         if editing:
-            self.services.chat.edit_last(chat_id, text)
+            turn = self.services.chat.edit_last(chat_id, text)
         else:
-            self.services.chat.send(chat_id, text)
+            turn = self.services.chat.send(chat_id, text)
         chats = self.chats_update(profile_id, value=chat_id)
-        return "", self._history(chat_id), chats, self.opened(request, profile_id, chat_id), False
+        return "", self._history(chat_id), chats, self.opened(request, profile_id, chat_id), False, turn.message_id
 
     @shown_errors
-    def follow(self, chat_id: str | None, request: gr.Request = None):
-        if not chat_id or self.services.chat.running(chat_id) is None:
-            yield gr.skip()  # a generator that yields nothing would blank the conversation
+    def follow(self, chat_id: str | None, started: str = "", request: gr.Request = None):
+        """Follow the answer this browser started (`started`: its message id), else whatever the chat writes."""
+        turn = None
+        if chat_id:
+            turn = self.services.chat.turn(chat_id, started) if started else self.services.chat.running(chat_id)
+        if turn is None:
+            # A generator that yields nothing would blank the conversation; an answer that was replaced
+            # meanwhile (another tab) shows as stored.
+            yield self._history(chat_id) if started else gr.skip()
             return
         session = request.session_hash if request is not None else None
         history = render.chatbot_messages(self.services.chat.messages(chat_id))
-        for snapshot in self.services.chat.follow(chat_id):
+        for snapshot in turn.follow():
             now_open = self._open_chat.get(session, chat_id) if session else chat_id
             if now_open != chat_id:
                 # This browser opened another chat meanwhile. Gradio may still deliver the previous
@@ -163,13 +175,15 @@ class _Actions:
     def regenerate(self, chat_id: str | None):
         if not chat_id:
             raise gr.Error("Open a chat first.")
-        self.services.chat.regenerate(chat_id)
-        return self._history(chat_id)
+        turn = self.services.chat.regenerate(chat_id)
+        return self._history(chat_id), turn.message_id
 
+    @shown_errors
     def stop(self, chat_id: str | None) -> None:
         if chat_id and not self.services.chat.stop(chat_id):
             gr.Info("Nothing is being written in this chat.")
 
+    @shown_errors
     def begin_edit(self, chat_id: str | None):
         messages = self.services.chat.messages(chat_id) if chat_id else []
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
@@ -195,6 +209,7 @@ class _Actions:
         return (self.chats_update(profile_id, value=chat.id), [],
                 self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
 
+    @shown_errors
     def chat_list(self, profile_id: str, chat_id: str | None, query: str, kind: str = ""):
         if not profile_id:
             return gr.update()

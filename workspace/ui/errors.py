@@ -1,4 +1,6 @@
-"""The UI's error edge: domain errors become `gr.Error` with their user-facing message, once, here."""
+"""The UI's error edge: domain errors become `gr.Error` with their user-facing message, once, here.
+
+Every callback the UI wires is wrapped (tests/test_ui_callbacks.py checks); anything else is logged."""
 
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ def shown_errors(fn: Callable) -> Callable:
                 yield from fn(*args, **kwargs)
             except DOMAIN_ERRORS as exc:
                 raise gr.Error(str(exc)) from exc
+            except Exception as exc:
+                if not isinstance(exc, gr.Error):
+                    logger.exception("UI callback {} failed", fn.__name__)
+                raise
 
         return generator_wrapper
 
@@ -37,8 +43,9 @@ def shown_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except DOMAIN_ERRORS as exc:
             raise gr.Error(str(exc)) from exc
-        except Exception:
-            logger.exception("UI callback {} failed", fn.__name__)
+        except Exception as exc:
+            if not isinstance(exc, gr.Error):  # a message already meant for the user is not a failure
+                logger.exception("UI callback {} failed", fn.__name__)
             raise
 
     return wrapper

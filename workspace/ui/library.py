@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -26,6 +25,15 @@ SCROLL_TO_ROW = """(row) => {
   }, 400);
   return [];
 }"""
+
+
+# Downloads come straight from the REST routes (streamed, never written to a served folder); they accept
+# the page's login session. An attachment response downloads without leaving the page.
+DOWNLOAD_EXPORT = """(chatId) => {
+  if (chatId) window.location.href = 'api/chats/' + encodeURIComponent(chatId) + '/export?format=FORMAT';
+  return [];
+}"""
+DOWNLOAD_BACKUP = "() => { window.location.href = 'api/backup'; return []; }"
 
 
 def build(services: Services, view: ChatView) -> None:
@@ -52,7 +60,6 @@ def build(services: Services, view: ChatView) -> None:
             export_md = gr.Button("Export Markdown")
             export_json = gr.Button("Export JSON")
             import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
-        export_out = gr.File(label="Download", interactive=False)
     with gr.Accordion("Profile", open=False, elem_id="profile-panel"):
         with gr.Row():
             new_name = gr.Textbox(label="New profile name", scale=3, elem_id="new-profile-name")
@@ -70,8 +77,7 @@ def build(services: Services, view: ChatView) -> None:
     with gr.Accordion("Backup", open=False):
         gr.Markdown("One zip of every profile and chat. Restore it into a new folder with "
                     "`python -m workspace.restore BACKUP.zip NEW_FOLDER` — it never overwrites existing data.")
-        backup = gr.Button("Make a backup")
-        backup_out = gr.File(label="Backup", interactive=False)
+        backup = gr.Button("Download a backup")
 
     chat_fields = [title, pinned, move_to, *chat_overrides.values()]
     profile_fields = [name, description, system_prompt, threshold, *profile_overrides.values()]
@@ -83,14 +89,14 @@ def build(services: Services, view: ChatView) -> None:
                     [view.chats, view.models], **private)
     delete_chat.click(panels.delete_chat, [view.profile, view.chats], [view.chats, view.chatbot], **private)
     undo_delete.click(panels.undo_delete, [view.profile], [view.chats], **private)
-    export_md.click(panels.export, [view.chats, gr.State("md")], [export_out], **private)
-    export_json.click(panels.export, [view.chats, gr.State("json")], [export_out], **private)
+    export_md.click(None, [view.chats], None, js=DOWNLOAD_EXPORT.replace("FORMAT", "md"), **private)
+    export_json.click(None, [view.chats], None, js=DOWNLOAD_EXPORT.replace("FORMAT", "json"), **private)
     import_file.upload(panels.import_chat, [view.profile, import_file], [view.chats], **private)
     create.click(panels.create_profile, [new_name], [view.profile, new_name], **private)
     save_profile.click(panels.save_profile, [view.profile, view.chats, *profile_fields], [view.profile, view.models],
                        **private)
     delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
-    backup.click(panels.backup, None, [backup_out], **private)
+    backup.click(None, None, None, js=DOWNLOAD_BACKUP, **private)
     query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
     hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered, hit_row],
                **private).then(None, [hit_row], None, js=SCROLL_TO_ROW, **private)
@@ -101,6 +107,7 @@ class _Panels:
         self.services, self.store, self.view = services, services.store, view
         self._last_deleted: dict[str, str] = {}  # per browser session: what "Undo delete" brings back
 
+    @shown_errors
     def chat_settings(self, profile_id: str | None, chat_id: str | None):
         profiles = render.profile_choices(self.store.list_profiles())
         if not chat_id:
@@ -109,6 +116,7 @@ class _Panels:
         overrides = [chat.model_overrides.get(role.value, "") for role in Role]
         return [chat.title, chat.pinned, gr.update(choices=profiles, value=chat.profile_id), *overrides]
 
+    @shown_errors
     def profile_settings(self, profile_id: str | None):
         if not profile_id:
             return ["", "", "", None, *([""] * len(Role))]
@@ -146,20 +154,6 @@ class _Panels:
         return self.view.actions.chats_update(profile_id, value=chat_id)
 
     @shown_errors
-    def export(self, chat_id: str | None, kind: str) -> str:
-        if not chat_id:
-            raise gr.Error("Open a chat first.")
-        folder = self.services.settings.data_dir / "tmp" / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"chat-{chat_id}-{int(time.time())}.{kind}"
-        if kind == "md":
-            path.write_text(self.store.export_chat_markdown(chat_id), encoding="utf-8")
-        else:
-            path.write_text(json.dumps(self.store.export_chat_json(chat_id), ensure_ascii=False, indent=1),
-                            encoding="utf-8")
-        return str(path)
-
-    @shown_errors
     def import_chat(self, profile_id: str, file_path: str | None):
         if not file_path:
             return gr.update()
@@ -168,7 +162,9 @@ class _Panels:
             raise gr.Error(f"That file is too large to import (limit {MAX_IMPORT_BYTES // 2**20} MB).")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError as exc:
+            raise gr.Error("That file is not a chat export: its JSON is nested too deeply.") from exc
+        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
             raise gr.Error(f"That file is not a chat export (JSON): {exc}") from exc
         chat = self.store.import_chat_json(profile_id, data)
         gr.Info(f"Imported “{chat.title}”.")
@@ -199,10 +195,6 @@ class _Panels:
         self.store.delete_profile(profile_id)
         profiles = self.store.list_profiles()
         return gr.update(choices=render.profile_choices(profiles), value=profiles[0].id), False
-
-    @shown_errors
-    def backup(self) -> str:
-        return str(self.services.make_backup())
 
     @shown_errors
     def search(self, query: str, everywhere: bool, profile_id: str):
