@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace.chat import ChatBusy, ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
 from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError, RunNotFound
@@ -77,7 +78,8 @@ class ChatTurnIn(_Body):
 ERROR_STATUSES: list[tuple[type[Exception], int]] = [
     (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
     (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404), (PipelineError, 400),
-    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502), (ModelsError, 400),
+    (UnknownRun, 404), (DashboardError, 400), (ModelsError, 400),
+    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
 ]
 
 

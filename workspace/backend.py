@@ -137,6 +137,7 @@ def start_embedded(settings: Settings, gateway: LLMGateway) -> Backend:
         port=0,
         threads=settings.engine.threads,
         max_queue=settings.engine.max_queue,
+        parallel=settings.engine.parallel,
     )
     url = engine.start()
     # Assemble and verify the starter model now, in the background, so the first chat does not wait.

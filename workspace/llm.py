@@ -334,6 +334,20 @@ class LLMGateway:
         except httpx.HTTPError:
             return False
 
+    def server_status(self, host: str | None = None, timeout_s: float = 0.8) -> dict[str, Any]:
+        """`/api/version` and `/api/ps` of a server: {"up", "version", "loaded": [model names]}."""
+        base = (host or self.default_host).rstrip("/")
+        try:
+            version = httpx.get(base + "/api/version", timeout=timeout_s, trust_env=False)
+            loaded = httpx.get(base + "/api/ps", timeout=timeout_s, trust_env=False)
+        except httpx.HTTPError:
+            return {"up": False, "version": None, "loaded": []}
+        if version.status_code != 200:
+            return {"up": False, "version": None, "loaded": []}
+        models = loaded.json().get("models", []) if loaded.status_code == 200 else []
+        return {"up": True, "version": version.json().get("version"),
+                "loaded": [m.get("model") or m.get("name") for m in models if isinstance(m, dict)]}
+
     def close(self) -> None:
         with self._lock:
             for client in self._clients.values():

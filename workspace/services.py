@@ -1,4 +1,4 @@
-"""Services: the one object that holds the store, the LLM gateway, the backend, routing and chat.
+"""Services: the one object that holds the store, the LLM gateway, the backend, routing, chat and the dashboard.
 
 The UI and the REST API receive a `Services` and call only what it holds. Building one starts the
 backend (probe Ollama, else the embedded engine), so it happens in `app.py` or a test fixture only.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workspace.backend import Backend, choose_backend
 from workspace.chat import ChatService
+from workspace.dashboard.service import DashboardService
 from workspace.history import RunHistory
 from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping, download_folder, remove_stale_files
 from workspace.llm import LLMGateway
@@ -36,6 +37,7 @@ class Services:
     history: RunHistory
     pipeline: PipelineService
     study: StudyService
+    dashboard: DashboardService
     housekeeping: Housekeeping | None = field(default=None)
     models: ModelsService | None = field(default=None)
 
@@ -63,6 +65,7 @@ class Services:
         self.backend.close()
         self.store.close()
         self.history.close()
+        self.dashboard.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -83,7 +86,9 @@ def build_services(settings: Settings) -> Services:
     chat = ChatService(store, gateway, router, settings.chat, history)
     sandbox = make_sandbox(settings.pipeline, settings.data_dir)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
-    services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
+    dashboard = DashboardService(history.logs_dir, backend, gateway, router)
+    services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat),
+                        dashboard)
     services.models = ModelsService(settings, gateway, backend, router)
     services.profiles()  # first start: somewhere to chat right away
     services.housekeeping = Housekeeping(store, settings.data_dir, settings.trash.retention_days)

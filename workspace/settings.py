@@ -165,6 +165,7 @@ class EngineSettings(BaseModel):
     models_dir: Path | None = None  # None: <data_dir>/models
     threads: int | None = Field(default=None, ge=1)
     max_queue: int = Field(default=16, ge=1)
+    parallel: int = Field(default=4, ge=1, le=16)  # requests decoded together per model (1: one at a time)
 
 
 class ChatSettings(BaseModel):

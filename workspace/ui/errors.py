@@ -12,12 +12,13 @@ import gradio as gr
 from loguru import logger
 
 from workspace.chat import ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import LLMError
 from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, ModelsError)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, DashboardError, UnknownRun, ModelsError)
 
 
 def shown_errors(fn: Callable) -> Callable:
