@@ -2,6 +2,7 @@
 called directly, in one process, on the same GGUF with the same context size and threads.
 
     python bench/engine.py [--models-dir data/models] [--threads 2] [--tokens 128] [--reps 5]
+                           [--sections speed,concurrency] [--stream-tokens 48] [--parallel 4]
 
 Prints, for each path, decode speed (streamed tokens/s from the first token to the last) and time to
 first token, then the speed ratio and the first-token overhead beside their targets. Both paths keep
@@ -10,6 +11,9 @@ their prompt cache warm after the warm-up run, so time to first token is mostly 
 Wall-clock figures swing with whatever else runs on the machine, so the same figures are also given
 in process CPU time (all threads: llama.cpp's, the HTTP server's and the client's), which measures the
 work each path does and is what the engine's overhead really adds.
+
+The concurrency section (bench/engine_concurrency.py) runs 1, 2, 4 and 8 concurrent streams on the
+batched engine beside the one-at-a-time one, and a chat's tenth turn with its prefix cached and cold.
 """
 
 from __future__ import annotations
@@ -76,10 +80,21 @@ def run(args: argparse.Namespace) -> None:
     from workspace.engine.common import prefer_passive_openmp
 
     prefer_passive_openmp()  # what the engine does, before llama.cpp loads: same runtime for both
+    sections = set(args.sections.split(","))
+    if "speed" in sections:
+        run_speed(args)
+    if "concurrency" in sections:
+        from bench.engine_concurrency import run_section
+        run_section(EngineServer, args.models_dir, args.threads, STARTER_MODEL, args.stream_tokens, args.parallel)
+
+
+def run_speed(args: argparse.Namespace) -> None:
     import llama_cpp
     import ollama
 
-    engine = EngineServer(args.models_dir, threads=args.threads)
+    from workspace.engine import STARTER_MODEL, EngineServer
+
+    engine = EngineServer(args.models_dir, threads=args.threads, parallel=args.parallel)
     path = engine.prepare_model(STARTER_MODEL)
     llm = llama_cpp.Llama(str(path), n_ctx=NUM_CTX, n_batch=512, n_threads=args.threads,
                           n_threads_batch=args.threads, verbose=False)
@@ -136,6 +151,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--sections", default="speed,concurrency")
+    parser.add_argument("--stream-tokens", type=int, default=48, help="tokens per concurrent stream")
+    parser.add_argument("--parallel", type=int, default=4, help="the batched engine's slots")
     run(parser.parse_args())
 
 

@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=len(TASKS))
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--configs", default="coder,pipeline,big,pipeline_big")
+    parser.add_argument("--report-every", type=int, default=5, help="print the tables every N tasks too")
     args = parser.parse_args()
     tasks = TASKS[:args.tasks]
     engine = EngineServer(args.models_dir, threads=args.threads, max_queue=16)
@@ -167,9 +168,15 @@ def main() -> None:
         has_big = _prepare_big(engine)
         gateway, sandbox = LLMGateway(host), Sandbox()
         print(f"{len(tasks)} tasks; sandbox: {sandbox.isolation}; 1.5B installed: {has_big}")
-        results = _run_all(gateway, sandbox, host, tasks, args.configs.split(","), has_big)
+        _run_all(gateway, sandbox, host, tasks, args.configs.split(","), has_big, args.report_every)
     finally:
         engine.stop()
+
+
+def report(results: dict[str, list[TaskRun]]) -> None:
+    done = min(len(runs) for runs in results.values())
+    results = {name: runs[:done] for name, runs in results.items()}
+    print(f"\n===== after {done} tasks =====")
     rows = [summarise(name, runs) for name, runs in results.items()]
     base = next(r for r in rows if r["name"] == "coder")
     print_table(rows, base)
@@ -188,7 +195,7 @@ def _prepare_big(engine: EngineServer) -> bool:
         return False
 
 
-def _run_all(gateway, sandbox, host, tasks, configs, has_big) -> dict[str, list[TaskRun]]:
+def _run_all(gateway, sandbox, host, tasks, configs, has_big, report_every) -> None:
     budget, config = Budget(), PipelineConfig()
     small = effective(Role.CODER, STARTER_MODEL, host)
     plans = {
@@ -206,7 +213,8 @@ def _run_all(gateway, sandbox, host, tasks, configs, has_big) -> dict[str, list[
             results[name].append(run)
             print(f"[{index}/{len(tasks)}] {task['name']:<22} {name:<13} {'PASS' if run.passed else 'fail'} "
                   f"{run.wall_s:6.1f} s", flush=True)
-    return results
+        if index == len(tasks) or index % report_every == 0:  # a long run still leaves figures if stopped
+            report(results)
 
 
 def _print_targets(rows: list[dict], base: dict) -> None:

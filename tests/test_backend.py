@@ -2,7 +2,7 @@
 
 import pytest
 
-from workspace.backend import Backend, BackendStartError, choose_backend
+from workspace.backend import Backend, BackendStartError, choose_backend, parameter_count
 from workspace.llm import LLMGateway
 from workspace.routing import ModelRouter
 from workspace.settings import Role, load_settings
@@ -60,3 +60,39 @@ def test_a_host_without_a_scheme_finds_the_running_server(engine_url, starter_mo
     settings = load_settings(data_dir=tmp_path, engine={"mode": "auto"})
     backend = choose_backend(settings, LLMGateway(settings.ollama.host))
     assert backend.kind == "ollama" and starter_model in backend.models()
+
+
+def ranked_backend(**infos):
+    from workspace.llm import ModelInfo
+    details = {name: ModelInfo(name, caps, 4096, size) for name, (size, caps) in infos.items()}
+    return Backend("ollama", "http://127.0.0.1:1", preferred_model="starter:0.5b",
+                   _models=list(infos), _infos=details)
+
+
+def test_a_fallback_picks_the_best_installed_model_for_the_role():
+    backend = ranked_backend(**{"starter:0.5b": ("494.03M", ("completion",)),
+                                "coder:1.5b": ("1.5B", ("completion",)),
+                                "eyes:1b": ("1B", ("completion", "vision"))})
+    assert backend.substitute("missing:70b", Role.REVIEWER) == "coder:1.5b"  # the strongest
+    assert backend.substitute("missing:70b", Role.ESCALATION) == "coder:1.5b"
+    assert backend.substitute("missing:7b", Role.VISION) == "eyes:1b"  # the only one that sees
+    assert backend.substitute("missing:7b", Role.CHAT) == "starter:0.5b"  # the preferred one
+    assert backend.substitute("coder:1.5b", Role.REVIEWER) is None  # installed: no fallback
+
+
+def test_unknown_sizes_and_no_vision_model_fall_back_to_the_preferred_model():
+    backend = ranked_backend(**{"other:1b": ("", ("completion",)), "starter:0.5b": ("", ("completion",))})
+    assert backend.substitute("missing", Role.JUDGE) == "starter:0.5b"
+    assert backend.substitute("missing", Role.VISION) == "starter:0.5b"
+
+
+@pytest.mark.parametrize("text, count", [("494.03M", 494.03e6), ("1.5B", 1.5e9), ("7b", 7e9), ("", 0), ("big", 0)])
+def test_parameter_sizes_are_read_as_numbers(text, count):
+    assert parameter_count(text) == pytest.approx(count)
+
+
+def test_refresh_reads_each_models_details(engine_url, starter_model):
+    backend = Backend("ollama", engine_url, preferred_model=starter_model)
+    backend.refresh(LLMGateway(engine_url))
+    info = backend.info(starter_model)
+    assert info is not None and parameter_count(info.parameter_size) > 0 and "completion" in info.capabilities

@@ -165,3 +165,24 @@ def test_edit_last_loses_nothing_when_its_write_fails(services, monkeypatch):
     with WorkspaceStore(services.settings.data_dir) as reopened:  # and on disk
         assert [m.content for m in reopened.list_messages(chat_id)] == expected
     services.store = services.chat.store = WorkspaceStore(services.settings.data_dir)
+
+
+def test_a_fallback_is_recorded_and_said_under_the_answer(services, starter_model):
+    from workspace.ui.render import chatbot_messages
+    profile = services.store.create_profile("Fallback", model_overrides={"chat": "nonexistent:1b"})
+    chat_id = services.store.create_chat(profile.id).id
+    services.chat.send(chat_id, "Say hi.")
+    _, answer = finish(services, chat_id)
+    assert answer.model == starter_model
+    assert (answer.meta["model_asked"], answer.meta["model_level"]) == ("nonexistent:1b", "profile")
+    note = chatbot_messages([answer])[0]["content"]
+    assert f"answered by `{starter_model}`: `nonexistent:1b` is not installed" in note
+
+
+def test_an_installed_model_gets_no_fallback_note(services, starter_model):
+    from workspace.ui.render import chatbot_messages
+    chat_id = new_chat(services)
+    services.chat.send(chat_id, "Say hi.")
+    _, answer = finish(services, chat_id)
+    assert answer.meta["model_asked"] == starter_model and answer.meta["model_level"] == "global"
+    assert "answered by" not in chatbot_messages([answer])[0]["content"]

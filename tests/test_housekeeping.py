@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.engine.helpers import wait_for
 from workspace import api
-from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping
+from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping, download_folder
 from workspace.services import build_services
 from workspace.settings import load_settings
 from workspace.store import WorkspaceStore
@@ -77,12 +77,12 @@ def test_a_rest_backup_leaves_nothing_behind(start):
     with TestClient(app) as client:
         response = client.get("/api/backup")
     assert response.status_code == 200 and response.content[:2] == b"PK"
-    assert list((services.settings.data_dir / "tmp" / "backups").iterdir()) == []
+    assert list(download_folder(services.settings.data_dir, "backups").iterdir()) == []
 
 
 def test_stale_download_files_are_removed_at_start(start, tmp_path):
-    exports = tmp_path / "data" / "tmp" / "exports"
-    exports.mkdir(parents=True)
+    exports = download_folder(tmp_path / "data", "exports")
+    exports.mkdir(parents=True, exist_ok=True)
     stale, fresh = exports / "chat-old.json", exports / "chat-new.json"
     stale.write_text("{}")
     fresh.write_text("{}")

@@ -54,7 +54,8 @@ def routes(services, profile_id, chat_id):
         ("delete", f"/api/chats/{chat_id}", {}),
         ("post", "/api/chat", {"json": {"chat_id": chat_id, "message": "another"}}),
         ("post", f"/api/chats/{chat_id}/regenerate", {}),
-        ("post", f"/api/profiles/{profile_id}/import", {"content": json.dumps(export)}),
+        ("post", f"/api/profiles/{profile_id}/import", {"content": json.dumps(export),
+                                                         "headers": {"content-type": "application/json"}}),
         ("get", "/api/backup", {}),
     ]
 

@@ -17,7 +17,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace.chat import ChatBusy, ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import BackendBusy, LLMError, ModelNotFound
+from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
 from workspace.store import InvalidInput, NotFound, StorageFull, StoreBusy, StoreError, TargetNotEmpty
@@ -77,7 +79,8 @@ class ChatTurnIn(_Body):
 ERROR_STATUSES: list[tuple[type[Exception], int]] = [
     (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
     (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404), (PipelineError, 400),
-    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502), (ImageRejected, 400),
+    (UnknownRun, 404), (DashboardError, 400), (ModelsError, 400), (ImageRejected, 400),
+    (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
 ]
 
 

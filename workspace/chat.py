@@ -196,8 +196,10 @@ class ChatService:
         profile = self.store.get_profile(chat.profile_id)
         role = Role.STUDY if chat.kind == "study" else Role.CHAT
         chosen = self.router.effective(role, profile.model_overrides, chat.model_overrides)
+        # What was asked for and from where, so a fallback is said under the answer itself.
+        asked = {"model_asked": chosen.requested, "model_level": chosen.source}
         answer = self.store.append_message(chat_id, "assistant", "", model=chosen.model,
-                                           backend=self.router.backend.kind, status="streaming")
+                                           backend=self.router.backend.kind, status="streaming", meta=asked)
         turn = Turn(chat_id, answer.id, chosen.model)
         self._turns[chat_id] = turn
 
@@ -210,7 +212,7 @@ class ChatService:
             fitted = fit_history(system_prompt_for(chat.kind, profile.system_prompt, history), history,
                                  num_ctx - self.settings.reply_reserve)
             self.store.update_message(chat_id, answer.id,
-                                      meta={"dropped_messages": fitted.dropped, "num_ctx": num_ctx})
+                                      meta={**asked, "dropped_messages": fitted.dropped, "num_ctx": num_ctx})
             options = {"num_ctx": num_ctx, "num_predict": self.settings.num_predict}
             return self.gateway.chat_stream(chosen.model, fitted.messages, options=options,
                                             host=chosen.host, closer=turn.closer)

@@ -77,13 +77,21 @@ class RunHistory:
 TURN_OUTCOMES = {"ok": "unverified", "stopped": "cancelled", "failed": "error"}  # an answer runs no checks
 
 
+def first_token_seconds(stats: dict[str, int]) -> float | None:
+    """Time to the first token by the server's own clock: loading the model plus reading the prompt."""
+    if not stats.get("prompt_eval_duration") and not stats.get("load_duration"):
+        return None  # no final stats (a stopped or failed answer)
+    return round((stats.get("load_duration", 0) + stats.get("prompt_eval_duration", 0)) / 1e9, 4)
+
+
 def turn_record(chat: Any, message_id: str, model: Any, started_at: float, result: Any) -> dict[str, Any]:
     """The history record of one chat or study answer: one stage, the model that wrote it."""
     ended = time.time()
     stats = result.stats or {}
     stage = {"stage": chat.kind, "model_asked": model.requested, "model_used": model.model, "level": model.source,
              "host": model.host, "tokens_in": stats.get("prompt_eval_count", 0),
-             "tokens_out": stats.get("eval_count", 0), "seconds": round(ended - started_at, 3), "status": result.status}
+             "tokens_out": stats.get("eval_count", 0), "seconds": round(ended - started_at, 3), "status": result.status,
+             "ttft_s": first_token_seconds(stats)}
     return {"run_id": message_id, "kind": chat.kind, "profile_id": chat.profile_id, "chat_id": chat.id,
             "started_at": started_at, "ended_at": ended, "stages": [stage], "confidence": None, "checks": [],
             "escalations": [], "outcome": TURN_OUTCOMES.get(result.status, "error"), "error": result.error}

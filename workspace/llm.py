@@ -1,7 +1,8 @@
 """LLM gateway: the only module that talks to Ollama (or the embedded engine) through `ollama.Client`.
 
 It streams chat answers as text deltas followed by one final stats record, lists models with their
-capabilities and context length (cached), probes health quickly, and translates every transport or
+capabilities and context length (cached), administers them (loaded models, pull with progress, delete,
+warm-up), probes health quickly, and translates every transport or
 server failure into a few domain errors whose messages tell the user what to do. Errors are
 classified by exception type and HTTP status code, never by message text (it changes between versions).
 """
@@ -144,13 +145,26 @@ INFO_FAILURE_TTL_S = 10.0  # a failed /api/show is not asked again for this long
 class LLMGateway:
     """One `ollama.Client` per host, a short connect timeout and a long read timeout."""
 
-    def __init__(self, default_host: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 600.0):
+    def __init__(self, default_host: str, *, connect_timeout_s: float = 3.0, read_timeout_s: float = 600.0,
+                 keep_alive: str | float | None = None):
         self.default_host = default_host
+        self.keep_alive = keep_alive  # how long a server keeps a model loaded after a request; None: its default
         self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._clients: dict[str, ollama.Client] = {}
         self._info_cache: dict[tuple[str, str], ModelInfo] = {}
         self._info_failures: dict[tuple[str, str], tuple[float, LLMError]] = {}
+        self._openai: dict[str, Any] = {}  # base URL → OpenAIBackend (workspace/llm_openai.py)
         self._lock = threading.Lock()
+
+    def add_openai(self, base_url: str, data_dir: Any) -> None:
+        """Serve `base_url` (an OpenAI-compatible server) through the same interface as an Ollama host."""
+        from workspace.llm_openai import OpenAIBackend  # it builds on this module's types
+
+        self._openai.setdefault(base_url, OpenAIBackend(base_url, data_dir, self._timeout))
+
+    def openai(self, host: str) -> Any | None:
+        """The OpenAI-compatible backend at `host`, or None when `host` is an Ollama host."""
+        return self._openai.get(host)
 
     def _client(self, host: str | None) -> ollama.Client:
         host = host or self.default_host
@@ -179,9 +193,13 @@ class LLMGateway:
         host = host or self.default_host
         if not model.strip():
             raise BadRequest("No model is set for this role: choose one in settings, the profile or the chat.")
+        if host in self._openai:
+            yield from self._openai[host].chat_stream(model, messages, options=options, format=format, closer=closer)
+            return
         with _translated(host, model):
             chunks = self._client(host).chat(
-                model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format
+                model=model, messages=list(messages), stream=True, options=dict(options or {}), format=format,
+                keep_alive=self.keep_alive,
             )
             _opening.closer = closer  # the request goes out on the first iteration, in this thread
             try:
@@ -222,6 +240,8 @@ class LLMGateway:
     def model_info(self, model: str, host: str | None = None) -> ModelInfo:
         """Capabilities and context length from `/api/show`, cached per host and model (failures briefly)."""
         host = host or self.default_host
+        if host in self._openai:  # the OpenAI API tells neither; the chat keeps its own context size
+            return ModelInfo(model, ("completion",), None)
         key = (host, model)
         if key in self._info_cache:
             return self._info_cache[key]
@@ -245,6 +265,67 @@ class LLMGateway:
         self._info_cache[key] = info
         return info
 
+    def installed(self, host: str | None = None) -> list[dict[str, Any]]:
+        """`/api/tags`: each model's name, size on disk and details."""
+        host = host or self.default_host
+        with _translated(host, None):
+            entries = self._client(host).list().models
+        return [{"name": e.model, "size": e.size or 0, **_details(e.details)} for e in entries if e.model]
+
+    def loaded(self, host: str | None = None) -> list[dict[str, Any]]:
+        """`/api/ps`: the models in memory now, with their memory use and when they unload."""
+        host = host or self.default_host
+        with _translated(host, None):
+            entries = self._client(host).ps().models
+        return [{"name": e.model, "size": e.size or 0, "size_vram": e.size_vram or 0,
+                 "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+                 "context_length": e.context_length} for e in entries if e.model]
+
+    def pull(self, model: str, host: str | None = None, closer: StreamCloser | None = None
+             ) -> Iterator[dict[str, Any]]:
+        """Ollama's pull progress lines (`status`, `digest`, `total`, `completed`) as they come; an error
+        mid-stream raises. `closer.close()` cancels from any thread."""
+        host = host or self.default_host
+        with _translated(host, model, action="pull"):
+            lines = self._client(host).pull(model, stream=True)
+            _opening.closer = closer
+            try:
+                for line in lines:
+                    yield line.model_dump(exclude_none=True)
+            finally:
+                _opening.closer = None
+                if closer is not None:
+                    closer.detach()
+                lines.close()
+
+    def delete(self, model: str, host: str | None = None) -> None:
+        host = host or self.default_host
+        with _translated(host, model):
+            self._client(host).delete(model)
+        self._forget(host, model)
+
+    def load(self, model: str, host: str | None = None) -> str:
+        """Warm-up: Ollama's empty chat request loads the model (kept for `keep_alive`); the done reason."""
+        host = host or self.default_host
+        with _translated(host, model):
+            reply = self._client(host).chat(model=model, messages=[], keep_alive=self.keep_alive)
+        return reply.done_reason or "load"
+
+    def version(self, host: str | None = None, timeout_s: float = 0.8) -> tuple[str | None, float | None]:
+        """The server's version and the round trip in milliseconds; (None, None) when it does not answer."""
+        url = (host or self.default_host).rstrip("/") + "/api/version"
+        started = time.perf_counter()
+        try:
+            reply = httpx.get(url, timeout=timeout_s, trust_env=False)
+            latency_ms = (time.perf_counter() - started) * 1000
+            return (str(reply.json().get("version", "")) if reply.status_code == 200 else None), latency_ms
+        except (httpx.HTTPError, ValueError):
+            return None, None
+
+    def _forget(self, host: str, model: str) -> None:
+        with self._lock:
+            self._info_cache.pop((host, model), None)
+
     def health(self, host: str | None = None, timeout_s: float = 0.8) -> bool:
         """True when an Ollama-compatible server answers at `host`, within `timeout_s`."""
         url = (host or self.default_host).rstrip("/") + "/api/version"
@@ -253,11 +334,34 @@ class LLMGateway:
         except httpx.HTTPError:
             return False
 
+    def server_status(self, host: str | None = None, timeout_s: float = 0.8) -> dict[str, Any]:
+        """`/api/version` and `/api/ps` of a server: {"up", "version", "loaded": [model names]}."""
+        base = (host or self.default_host).rstrip("/")
+        try:
+            version = httpx.get(base + "/api/version", timeout=timeout_s, trust_env=False)
+            loaded = httpx.get(base + "/api/ps", timeout=timeout_s, trust_env=False)
+        except httpx.HTTPError:
+            return {"up": False, "version": None, "loaded": []}
+        if version.status_code != 200:
+            return {"up": False, "version": None, "loaded": []}
+        models = loaded.json().get("models", []) if loaded.status_code == 200 else []
+        return {"up": True, "version": version.json().get("version"),
+                "loaded": [m.get("model") or m.get("name") for m in models if isinstance(m, dict)]}
+
     def close(self) -> None:
         with self._lock:
             for client in self._clients.values():
                 client._client.close()
             self._clients.clear()
+            for other in self._openai.values():
+                other.close()
+
+
+def _details(details: Any) -> dict[str, str]:
+    if details is None:
+        return {"family": "", "parameter_size": "", "quantization": ""}
+    return {"family": details.family or "", "parameter_size": details.parameter_size or "",
+            "quantization": details.quantization_level or ""}
 
 
 def _context_length(model_info: Mapping[str, Any]) -> int | None:
@@ -270,8 +374,8 @@ def _context_length(model_info: Mapping[str, Any]) -> int | None:
 class _translated:
     """Context manager mapping client/transport exceptions to domain errors (the one place it happens)."""
 
-    def __init__(self, host: str, model: str | None):
-        self.host, self.model = host, model
+    def __init__(self, host: str, model: str | None, action: str = ""):
+        self.host, self.model, self.action = host, model, action
 
     def __enter__(self) -> None:
         return None
@@ -279,6 +383,9 @@ class _translated:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None or isinstance(exc, (LLMError, GeneratorExit)) or not isinstance(exc, Exception):
             return False
+        if self.action == "pull" and isinstance(exc, ollama.ResponseError) and exc.status_code in (-1, 500):
+            # A failure the server reports while pulling (unknown model, offline engine, broken download).
+            raise BackendFailed(f"Pulling {self.model!r} at {self.host} failed: {exc.error}") from exc
         raise translate_error(exc, self.host, self.model) from exc
 
 

@@ -1,7 +1,8 @@
 """Model routing: which model and host answer for a role, and why.
 
 Applies `resolve_model` (chat override > profile override > global default), then the backend's
-fallback when it lacks the model, so the UI can show both what was asked for and what runs.
+fallback when it lacks the model (the best installed model for the role), so the UI can show both
+what was asked for and what runs.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ class ModelRouter:
         chat_overrides: Mapping[str, str] | None = None,
     ) -> EffectiveModel:
         requested, source = resolve_model(role, self.settings, profile_overrides, chat_overrides)
-        role_host = self.settings.ollama.role_hosts.get(role)
+        role_host = self.settings.openai.role_urls.get(role) or self.settings.ollama.role_hosts.get(role)
         if role_host:  # another machine: we do not know its models, so no substitution
             return EffectiveModel(role, requested, requested, source, role_host, False)
-        substitute = self.backend.substitute(requested)
+        substitute = self.backend.substitute(requested, role)
         model = substitute or requested
         return EffectiveModel(role, model, requested, source, self.backend.host, substitute is not None)
 

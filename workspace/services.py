@@ -1,4 +1,4 @@
-"""Services: the one object that holds the store, the LLM gateway, the backend, routing and chat.
+"""Services: the one object that holds the store, the LLM gateway, the backend, routing, chat and the dashboard.
 
 The UI and the REST API receive a `Services` and call only what it holds. Building one starts the
 backend (probe Ollama, else the embedded engine), so it happens in `app.py` or a test fixture only.
@@ -13,9 +13,11 @@ from pathlib import Path
 
 from workspace.backend import Backend, choose_backend
 from workspace.chat import ChatService
+from workspace.dashboard.service import DashboardService
 from workspace.history import RunHistory
 from workspace.housekeeping import DOWNLOAD_KEEP_S, Housekeeping, download_folder, remove_stale_files
 from workspace.llm import LLMGateway
+from workspace.models_service import ModelsService
 from workspace.pipeline.sandbox import Sandbox, SandboxLimits
 from workspace.pipeline.service import PipelineService
 from workspace.routing import ModelRouter
@@ -36,8 +38,10 @@ class Services:
     history: RunHistory
     pipeline: PipelineService
     study: StudyService
+    dashboard: DashboardService
     housekeeping: Housekeeping | None = field(default=None)
     vision: VisionService | None = field(default=None)
+    models: ModelsService | None = field(default=None)
 
     def profiles(self) -> list:
         """All profiles; when there are none (first start, or the API deleted the last), a fresh one."""
@@ -63,6 +67,7 @@ class Services:
         self.backend.close()
         self.store.close()
         self.history.close()
+        self.dashboard.close()
 
 
 def build_services(settings: Settings) -> Services:
@@ -70,7 +75,10 @@ def build_services(settings: Settings) -> Services:
         settings.ollama.host,
         connect_timeout_s=settings.ollama.connect_timeout_s,
         read_timeout_s=settings.ollama.read_timeout_s,
+        keep_alive=settings.ollama.keep_alive_value(),
     )
+    for base_url in settings.openai.role_urls.values():
+        gateway.add_openai(base_url, settings.data_dir)
     backend = choose_backend(settings, gateway)
     router = ModelRouter(settings, backend)
     store = WorkspaceStore(settings.data_dir)
@@ -80,7 +88,10 @@ def build_services(settings: Settings) -> Services:
     chat = ChatService(store, gateway, router, settings.chat, history)
     sandbox = make_sandbox(settings.pipeline, settings.data_dir)
     pipeline = PipelineService(store, gateway, router, chat, history, settings.pipeline, sandbox)
-    services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat))
+    dashboard = DashboardService(history.logs_dir, backend, gateway, router)
+    services = Services(settings, gateway, backend, router, store, chat, history, pipeline, StudyService(store, chat),
+                        dashboard)
+    services.models = ModelsService(settings, gateway, backend, router)
     services.vision = VisionService(store, chat, gateway, router, settings.vision)
     services.profiles()  # first start: somewhere to chat right away
     services.housekeeping = Housekeeping(store, settings.data_dir, settings.trash.retention_days)

@@ -7,6 +7,7 @@ enum and `resolve_model`, the rule "chat override > profile override > global de
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from enum import Enum
@@ -94,6 +95,9 @@ class OllamaSettings(BaseModel):
     role_hosts: dict[Role, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=600.0, gt=0)
+    # How long a model stays loaded after a request: seconds ("300", "-1" = always) or a Go duration
+    # ("5m", "1h"); empty = the server's own default. Sent with every chat and warm-up.
+    keep_alive: str = Field(default="", pattern=r"^(|-?[0-9]+(\.[0-9]+)?|([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$")
 
     @field_validator("host")
     @classmethod
@@ -105,8 +109,51 @@ class OllamaSettings(BaseModel):
     def _role_hosts(cls, value: dict[Role, str]) -> dict[Role, str]:
         return {role: normalize_host(host) for role, host in value.items()}
 
+    def keep_alive_value(self) -> str | float | None:
+        """`keep_alive` as Ollama takes it: a number of seconds, a duration string, or None (not sent)."""
+        if not self.keep_alive:
+            return None
+        try:
+            return float(self.keep_alive)
+        except ValueError:
+            return self.keep_alive
+
     def host_for(self, role: Role) -> str:
         return self.role_hosts.get(role) or self.host
+
+
+class OpenAISettings(BaseModel):
+    """Roles served by an OpenAI-compatible server (vLLM, llama.cpp's server, LM Studio, LocalAI), by base
+    URL (`http://gpu-box.lan:8000/v1`). Only loopback and private-network addresses, unless `allow_remote`:
+    a remote server receives the prompts. API keys live in the data folder (`backend-keys.json`), not here."""
+
+    model_config = {"extra": "forbid"}
+
+    role_urls: dict[Role, str] = Field(default_factory=dict)
+    allow_remote: bool = False
+
+    @model_validator(mode="after")
+    def _local_only(self) -> "OpenAISettings":
+        for role, url in self.role_urls.items():
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"openai.role_urls.{role.value}: {url!r} is not an http(s) base URL")
+            if not self.allow_remote and not is_private_host(parts.hostname):
+                raise ValueError(f"openai.role_urls.{role.value}: {parts.hostname} is outside this machine and the "
+                                 "private network; prompts would leave it. Set openai.allow_remote = true to allow.")
+        self.role_urls = {role: url.rstrip("/") for role, url in self.role_urls.items()}
+        return self
+
+
+def is_private_host(host: str) -> bool:
+    """Loopback, a private or link-local address, `localhost`, or a LAN-only name (`.local`, `.lan`,
+    `.home.arpa`). Names are not resolved: that would itself be a query leaving the machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        name = host.lower().rstrip(".")
+        return name == "localhost" or name.endswith((".localhost", ".local", ".lan", ".home.arpa"))
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 class EngineSettings(BaseModel):
@@ -118,6 +165,7 @@ class EngineSettings(BaseModel):
     models_dir: Path | None = None  # None: <data_dir>/models
     threads: int | None = Field(default=None, ge=1)
     max_queue: int = Field(default=16, ge=1)
+    parallel: int = Field(default=4, ge=1, le=16)  # requests decoded together per model (1: one at a time)
 
 
 class ChatSettings(BaseModel):
@@ -231,6 +279,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "data"
     models: ModelSettings = ModelSettings()
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    openai: OpenAISettings = OpenAISettings()
     engine: EngineSettings = EngineSettings()
     chat: ChatSettings = ChatSettings()
     trash: TrashSettings = TrashSettings()

@@ -16,6 +16,7 @@ import pytest
 from workspace.engine import STARTER_MODEL, EngineServer, ModelUnavailable
 
 ENGINE_THREADS = 2  # the test machine has 2 cores, shared
+ENGINE_PARALLEL = 4  # requests decoded together (test_batching.py fills every slot)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +34,7 @@ def engine_models_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine_server(engine_models_dir) -> EngineServer:
-    server = EngineServer(engine_models_dir, threads=ENGINE_THREADS, max_queue=8)
+    server = EngineServer(engine_models_dir, threads=ENGINE_THREADS, max_queue=8, parallel=ENGINE_PARALLEL)
     server.start()
     yield server
     server.stop()

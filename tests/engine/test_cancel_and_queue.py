@@ -85,8 +85,8 @@ def test_leaving_during_a_long_prompt_evaluation_stops_it_midway(engine_server, 
 
 @pytest.fixture
 def no_queue_engine(engine_models_dir, starter_model):
-    """A second engine on the same (verified) models folder, with no room to queue."""
-    server = EngineServer(engine_models_dir, threads=2, max_queue=0)
+    """A second engine on the same (verified) models folder, with one slot and no room to queue."""
+    server = EngineServer(engine_models_dir, threads=2, max_queue=0, parallel=1)
     server.start()
     yield server
     server.stop()

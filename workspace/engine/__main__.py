@@ -23,6 +23,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models-dir", type=Path, default=Path("data/models"))
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp CPU threads")
     parser.add_argument("--max-queue", type=int, default=16)
+    parser.add_argument("--parallel", type=int, default=4, help="requests decoded together per model")
     parser.add_argument("--keep-alive", type=float, default=300, help="seconds a model stays loaded")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         engine = EngineServer(args.models_dir, host=args.host, port=args.port, threads=args.threads,
-                              max_queue=args.max_queue, keep_alive_s=args.keep_alive)
+                              max_queue=args.max_queue, keep_alive_s=args.keep_alive,
+                              parallel=args.parallel)
     except ValueError as error:
         raise SystemExit(f"python -m workspace.engine: {error}") from None
     done = threading.Event()

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,14 +45,14 @@ class AbortSwitch:
     it returns non-zero ("abort") exactly when the flag is set, without entering Python.
     """
 
-    def __init__(self, llm: llama_cpp.Llama):
+    def __init__(self, ctx):
         self._flag = ctypes.create_string_buffer(2)
         address = _strlen_address()
         self.available = address is not None
         if self.available:
             self._callback = llama_cpp.ggml_abort_callback(address)  # kept alive with the model
             llama_cpp.llama_set_abort_callback(
-                llm.ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
+                ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
 
     def is_set(self) -> bool:
         return self._flag.raw[0] != 0
@@ -61,9 +61,12 @@ class AbortSwitch:
         self._flag[0] = b"\x01"
 
     @contextmanager
-    def watching(self, should_stop: ShouldStop) -> Iterator[None]:
-        """While inside, a watcher thread sets the flag once `should_stop()` turns true."""
+    def watching(self, should_stop: ShouldStop, background: bool = True) -> Iterator[None]:
+        """While inside, a watcher thread sets the flag once `should_stop()` turns true (checked
+        once on entry only when not `background`: a short decode is not worth a thread)."""
         self._flag[0] = b"\x00"
+        if should_stop():
+            self.set()
         done = threading.Event()
 
         def watch() -> None:
@@ -72,7 +75,7 @@ class AbortSwitch:
                     self.set()
                     return
         watcher = threading.Thread(target=watch, name="engine-abort-watch", daemon=True)
-        if self.available:
+        if self.available and background:
             watcher.start()
         try:
             yield
@@ -172,6 +175,37 @@ def _held_back(text: str, stops: list[str]) -> int:
     return longest
 
 
+def _seed(sampling: Sampling) -> int:
+    return sampling.seed if sampling.seed >= 0 else random.getrandbits(32)
+
+
+def make_sampler(llm: llama_cpp.Llama, s: Sampling, grammar: LlamaGrammar | None):
+    """A request's own sampler chain (penalties, grammar, then greedy or top-k/p... with its seed),
+    built the way `llm.generate` builds it, for a sequence decoded in a shared batch."""
+    llm.set_seed(_seed(s))
+    return llm._init_sampler(
+        top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, typical_p=s.typical_p, temp=s.temperature,
+        repeat_penalty=s.repeat_penalty, presence_penalty=s.presence_penalty,
+        frequency_penalty=s.frequency_penalty, grammar=grammar)
+
+
+def _to_evaluate(llm: llama_cpp.Llama, tokens: list[int]) -> int:
+    """How many prompt tokens `llm.generate` will really evaluate: it keeps the context's cached
+    prefix (the previous prompt and answer) and evaluates the rest, replaying one token when the
+    whole prompt is cached (it needs fresh logits), none when the cache ends exactly there."""
+    cached = int(llm.n_tokens)
+    if cached == 0:
+        return len(tokens)
+    common = 0
+    for have, want in zip(llm.input_ids[:cached].tolist(), tokens):
+        if have != want:
+            break
+        common += 1
+    if common == len(tokens):
+        return 0 if cached == len(tokens) and not llm._requires_eval else 1
+    return len(tokens) - common
+
+
 class Generation:
     """Iterate to get text pieces as they are sampled; `stats` is complete once iteration ends.
 
@@ -185,17 +219,20 @@ class Generation:
         self.prompt_tokens = prompt_tokens
         self._sampling, self._grammar = sampling, grammar
         self._should_stop = should_stop
-        self.stats = GenerationStats(prompt_eval_count=len(prompt_tokens))
+        self.stats = GenerationStats()
+
+    def _context_size(self) -> int:
+        return self._llm.n_ctx()
 
     def _max_tokens(self) -> int:
-        room = self._llm.n_ctx() - len(self.prompt_tokens)
+        room = self._context_size() - len(self.prompt_tokens)
         wanted = self._sampling.num_predict
         return room if wanted < 0 else min(wanted, room)
 
     def _tokens(self) -> Iterator[int]:
         s = self._sampling
-        seed = s.seed if s.seed >= 0 else random.getrandbits(32)
-        self._llm.set_seed(seed)
+        self.stats.prompt_eval_count = _to_evaluate(self._llm, self.prompt_tokens)
+        self._llm.set_seed(_seed(s))
         return self._llm.generate(
             self.prompt_tokens, top_k=s.top_k, top_p=s.top_p, min_p=s.min_p, typical_p=s.typical_p,
             temp=s.temperature, repeat_penalty=s.repeat_penalty,
@@ -218,7 +255,7 @@ class Generation:
         stats.done_reason = "length" if self._finished else "stop"
         tokens = self._tokens() if max_tokens > 0 else iter(())
         try:
-            with self._abort.watching(self._should_stop):
+            with self._watching():
                 yield from self._texts(self._guarded(tokens), max_tokens)
         finally:
             getattr(tokens, "close", lambda: None)()
@@ -227,6 +264,9 @@ class Generation:
             stats.prompt_eval_ns = max(1, self._first_ns - started)
             stats.eval_ns = max(1, ended - self._first_ns)
             stats.eval_count = max(1, stats.eval_count)
+
+    def _watching(self) -> AbstractContextManager:
+        return self._abort.watching(self._should_stop)
 
     def _texts(self, tokens: Iterator[int], max_tokens: int) -> Iterator[str]:
         """Text as tokens arrive, holding back what may begin a stop sequence; sets _finished."""

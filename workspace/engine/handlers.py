@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,10 +99,12 @@ class OllamaApi:
         })
 
     def ps(self, ex: Exchange, body: dict) -> None:
+        # context_length is what each request gets; parallel, slots and queued are ours, not Ollama's.
         models = [{
             **self._identity(m.entry), "size": m.memory_size, "details": _details(m.info),
             "expires_at": rfc3339(m.expires_at) if m.expires_at is not None else _FOREVER,
-            "size_vram": 0, "context_length": m.num_ctx,
+            "size_vram": 0, "context_length": m.num_ctx, "parallel": self.runner.parallel,
+            "slots": self.runner.slot_state(m), "queued": self.runner.queued(m.entry.name),
         } for m in self.runner.ps()]
         ex.send_json(200, {"models": models})
 
@@ -159,35 +161,30 @@ class OllamaApi:
                 self.runner.unload(job.entry)
             reason = "unload"
         else:
-            with self.runner.slot(job.entry, ex.client_gone):
-                try:
-                    self._ensure_loaded(job)
-                finally:
-                    self.runner.finish(job.entry, job.keep_alive_s)
+            with self._using(ex, job):
+                pass
             reason = "load"
         ex.send_json(200, {"model": job.request_model, "created_at": now_rfc3339(),
                            **job.chunk(""), "done": True, "done_reason": reason})
 
-    def _ensure_loaded(self, job: Job) -> tuple[LoadedModel, int]:
+    @contextmanager
+    def _using(self, ex: Exchange, job: Job) -> Iterator[tuple[LoadedModel, int]]:
+        """The model loaded at the job's num_ctx, shared with the other requests running on it."""
         info = self._info(job.entry)
         num_ctx = effective_num_ctx(job.sampling.num_ctx, info.context_length)
         try:
-            return self.runner.ensure_loaded(job.entry, num_ctx)
+            with self.runner.using(job.entry, num_ctx, ex.client_gone, job.keep_alive_s) as used:
+                yield used
         except (ModelUnavailable, ModelLoadFailed) as error:
             raise ApiError(500, str(error)) from error
 
     def _run(self, ex: Exchange, job: Job) -> None:
         started = time.perf_counter_ns()
-        with self.runner.slot(job.entry, ex.client_gone):
-            try:
-                model, load_ns = self._ensure_loaded(job)
-                generation = Generation(
-                    model.llm, model.text, model.abort, job.prompt_tokens(model), job.sampling,
-                    job.grammar,
-                    should_stop=lambda: self.runner.stopping or ex.client_gone())
-                text = self._deliver(ex, job, generation)
-            finally:
-                self.runner.finish(job.entry, job.keep_alive_s)
+        with self._using(ex, job) as (model, load_ns):
+            generation = model.generation(
+                job.prompt_tokens(model), job.sampling, job.grammar,
+                should_stop=lambda: self.runner.stopping or ex.client_gone())
+            text = self._deliver(ex, job, generation)
         self._count(job.entry.name, generation)
         if generation.stats.cancelled:
             return  # the client is gone: there is nobody to send the end to

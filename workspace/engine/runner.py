@@ -1,8 +1,14 @@
-"""Loaded llama.cpp models and who may use them: one request at a time per model, a bounded queue,
-lazy loading, keep-alive expiry, a cap on loaded models, and per-model counters.
+"""Loaded llama.cpp models and who may use them: up to `parallel` requests at once per model, a
+bounded queue in arrival order beyond them, lazy loading, keep-alive expiry, a cap on loaded models,
+and per-model counters.
 
-Owns every Llama object's lifetime. A model is only touched by the thread holding its slot, and a
-model is only unloaded by a thread holding its slot, so nothing frees a model another thread is using.
+Owns every Llama object's lifetime. Generations share a model (with `parallel` > 1 their tokens are
+decoded together by the model's Batcher; with 1 they run one at a time on `llm.generate`); loading,
+reloading and unloading need it alone: nothing frees a model another thread is using.
+
+A request asking a `num_ctx` other than the loaded model's waits in line until the requests running on
+that model have finished, then the model is reloaded at its size (as a reload always was): every
+request gets the context it asked for, and a prompt that does not fit it is a 400, never cut short.
 """
 
 from __future__ import annotations
@@ -11,20 +17,21 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import llama_cpp
 
+from workspace.engine.batching import BatchedGeneration, Batcher
 from workspace.engine.common import (
     ModelCounters,
     ModelLoadFailed,
     RequestAbandoned,
     ServerBusy,
 )
-from workspace.engine.generation import AbortSwitch, Prompter, TokenText
+from workspace.engine.generation import AbortSwitch, Generation, Prompter, ShouldStop, TokenText
 from workspace.engine.gguf import GGUFInfo
 from workspace.engine.models import ModelEntry, ModelRegistry
 
@@ -38,6 +45,7 @@ _LOAD_LOCK = threading.Lock()
 _native_log_callback = None
 _WAIT_POLL_S = 0.1  # how often a queued request checks whether its client is still there
 _STOP_GRACE_S = 10.0
+_TOKENIZER_CTX = 64
 
 
 @dataclass
@@ -52,8 +60,20 @@ class LoadedModel:
     text: TokenText
     abort: AbortSwitch
     memory_size: int
+    batcher: Batcher | None = None  # None: one generation at a time on llm.generate
     expires_at: float | None = None  # wall clock; None = kept loaded forever
     last_used: float = field(default_factory=time.monotonic)
+
+    def generation(self, prompt_tokens: list[int], sampling, grammar, should_stop: ShouldStop) -> Generation:
+        if self.batcher is not None:
+            return BatchedGeneration(self.batcher, self.llm, self.text, self.abort, prompt_tokens, sampling,
+                                     grammar, should_stop)
+        return Generation(self.llm, self.text, self.abort, prompt_tokens, sampling, grammar, should_stop)
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+        self.llm.close()
 
 
 def _route_native_logs() -> None:
@@ -83,18 +103,22 @@ def _kv_cache_bytes(info: GGUFInfo, num_ctx: int) -> int:
 
 
 class Runner:
-    """Serialises work per model, queues a bounded number of waiters, and manages loaded models."""
+    """Admits requests per model (shared up to `parallel`, or alone to load and unload), queues a
+    bounded number of waiters in arrival order, and manages loaded models."""
 
     def __init__(self, registry: ModelRegistry, threads: int | None = None, max_queue: int = 16,
-                 keep_alive_s: float = 300, max_loaded: int = 3):
+                 keep_alive_s: float = 300, max_loaded: int = 3, parallel: int = 1):
         self.registry = registry
+        self.parallel = max(1, parallel)
         self.threads = threads or min(os.cpu_count() or 1, 4)
         self.max_queue = max_queue
         self.keep_alive_s = keep_alive_s
         self.max_loaded = max(1, max_loaded)
         self.counters: dict[str, ModelCounters] = defaultdict(ModelCounters)
         self._cond = threading.Condition()
-        self._busy: set[str] = set()
+        self._busy: set[str] = set()  # models held alone (loading, unloading, pulling)
+        self._users: dict[str, int] = defaultdict(int)  # generations sharing each model
+        self._lines: dict[str, deque] = defaultdict(deque)  # waiting requests per model, in arrival order
         self._waiting = 0
         self._loaded: dict[str, LoadedModel] = {}
         self._stopping = False
@@ -113,13 +137,13 @@ class Runner:
             self._stopping = True
             self._cond.notify_all()
             deadline = time.monotonic() + _STOP_GRACE_S
-            while self._busy and time.monotonic() < deadline:
+            while (self._busy or any(self._users.values())) and time.monotonic() < deadline:
                 self._cond.wait(_WAIT_POLL_S)
-            leftovers = [m for name, m in self._loaded.items() if name not in self._busy]
+            leftovers = [m for name, m in self._loaded.items() if not self._in_use(name)]
             for model in leftovers:
                 del self._loaded[model.entry.name]
         for model in leftovers:
-            model.llm.close()
+            model.close()
 
     @property
     def stopping(self) -> bool:
@@ -127,21 +151,35 @@ class Runner:
 
     # --- slots -----------------------------------------------------------------------------------
 
+    def _in_use(self, name: str) -> bool:
+        return name in self._busy or self._users[name] > 0
+
+    def _wait_turn(self, name: str, is_gone: IsGone, can_enter: Callable[[], bool]) -> None:
+        """Return (holding the lock) once it is this request's turn and `can_enter()`; a request
+        that cannot enter at once waits in line behind earlier ones (or gets a 503 if the line is full)."""
+        if self._stopping:
+            raise RequestAbandoned("the engine is stopping")
+        line = self._lines[name]
+        if not line and can_enter():
+            return
+        if self._waiting >= self.max_queue:
+            raise ServerBusy("server busy, please try again.  maximum pending requests exceeded")
+        ticket = object()
+        line.append(ticket)
+        self._waiting += 1
+        try:
+            while line[0] is not ticket or not can_enter():
+                self._cond.wait(_WAIT_POLL_S)
+                if self._stopping or is_gone():
+                    raise RequestAbandoned("client went away while queued")
+        finally:
+            self._waiting -= 1
+            line.remove(ticket)
+            self._cond.notify_all()
+
     def _acquire(self, name: str, is_gone: IsGone) -> None:
         with self._cond:
-            if self._stopping:
-                raise RequestAbandoned("the engine is stopping")
-            if name in self._busy:
-                if self._waiting >= self.max_queue:
-                    raise ServerBusy("server busy, please try again.  maximum pending requests exceeded")
-                self._waiting += 1
-                try:
-                    while name in self._busy:
-                        self._cond.wait(_WAIT_POLL_S)
-                        if self._stopping or is_gone():
-                            raise RequestAbandoned("client went away while queued")
-                finally:
-                    self._waiting -= 1
+            self._wait_turn(name, is_gone, lambda: not self._in_use(name))
             self._busy.add(name)
 
     def _release(self, name: str) -> None:
@@ -150,21 +188,84 @@ class Runner:
             self._cond.notify_all()
 
     def _claim_idle(self, name: str) -> LoadedModel | None:
-        """Take the slot of a loaded, idle model (to unload it), or None if it is in use."""
+        """Hold a loaded, idle model alone (to unload it), or None if it is in use."""
         with self._cond:
-            if name in self._busy or name not in self._loaded:
+            if self._in_use(name) or name not in self._loaded:
                 return None
             self._busy.add(name)
             return self._loaded[name]
 
     @contextmanager
     def slot(self, entry: ModelEntry, is_gone: IsGone) -> Iterator[None]:
-        """Hold the model's slot: wait in the queue (or 503), release even on errors."""
+        """Hold the model alone: wait in line (or 503), release even on errors."""
         self._acquire(entry.name, is_gone)
         try:
             yield
         finally:
             self._release(entry.name)
+
+    @contextmanager
+    def using(self, entry: ModelEntry, num_ctx: int, is_gone: IsGone,
+              keep_alive_s: float) -> Iterator[tuple[LoadedModel, int]]:
+        """Share the model loaded at `num_ctx` with at most `parallel` - 1 other requests, loading or
+        reloading it first if needed: yields (model, load nanoseconds); afterwards applies keep_alive."""
+        name = entry.name
+
+        def fits() -> bool:
+            model = self._loaded.get(name)
+            return model is not None and model.num_ctx == num_ctx
+
+        with self._cond:
+            self._wait_turn(name, is_gone, lambda: name not in self._busy and (
+                self._users[name] < self.parallel if fits() else self._users[name] == 0))
+            ready = fits()
+            if ready:
+                self._users[name] += 1
+            else:
+                self._busy.add(name)  # alone, to load it
+        load_ns = 0
+        if not ready:
+            try:
+                _, load_ns = self.ensure_loaded(entry, num_ctx)
+            finally:
+                with self._cond:  # alone → shared (or out, if the load failed)
+                    self._busy.discard(name)
+                    self._users[name] += int(fits())
+                    self._cond.notify_all()
+        try:
+            yield self._loaded[name], load_ns
+        finally:
+            self._leave(entry, keep_alive_s)
+
+    def _leave(self, entry: ModelEntry, keep_alive_s: float) -> None:
+        """A request is done: its keep_alive sets the expiry (the last to finish wins, as in Ollama);
+        an expired model is unloaded by the last request out, or by the reaper once idle."""
+        name = entry.name
+        with self._cond:
+            self._users[name] -= 1
+            model = self._loaded.get(name)
+            if model is not None:
+                model.last_used = time.monotonic()
+                model.expires_at = None if keep_alive_s < 0 else time.time() + keep_alive_s
+            last_out = model is not None and not self._in_use(name) and (
+                keep_alive_s == 0 or self._stopping)
+            if last_out:
+                self._busy.add(name)
+            self._cond.notify_all()
+        if last_out:
+            try:
+                self._unload_held(name)
+            finally:
+                self._release(name)
+
+    def queued(self, name: str) -> int:
+        with self._cond:
+            return len(self._lines.get(name, ()))
+
+    def slot_state(self, model: LoadedModel) -> list[dict]:
+        if model.batcher is not None:
+            return model.batcher.state()
+        return [{"id": 0, "busy": self._users[model.entry.name] > 0, "cached_tokens": int(model.llm.n_tokens)}]
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -191,22 +292,27 @@ class Runner:
         info = self.registry.info(entry)
         try:
             with _LOAD_LOCK:
+                # Batched: the Llama object only tokenizes (a token-sized context of its own); the
+                # batcher's context holds `parallel` sequences of num_ctx tokens each.
+                own_ctx = num_ctx if self.parallel == 1 else _TOKENIZER_CTX
                 llm = llama_cpp.Llama(
-                    model_path=str(path), n_ctx=num_ctx, n_batch=min(512, num_ctx),
+                    model_path=str(path), n_ctx=own_ctx, n_batch=min(512, own_ctx),
                     n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
+                batcher = Batcher(llm, self.parallel, num_ctx, self.threads) if self.parallel > 1 else None
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelLoadFailed(f"model failed to load: {error}") from error
-        log.info("loaded %s (num_ctx %d, %d threads)", entry.name, num_ctx, self.threads)
+        log.info("loaded %s (num_ctx %d x %d sequences, %d threads)", entry.name, num_ctx, self.parallel,
+                 self.threads)
         return LoadedModel(
             entry=entry, info=info, llm=llm, num_ctx=num_ctx,
-            prompter=Prompter(llm, info.chat_template), text=TokenText(llm), abort=AbortSwitch(llm),
-            memory_size=entry.size + _kv_cache_bytes(info, num_ctx))
+            prompter=Prompter(llm, info.chat_template), text=TokenText(llm), abort=AbortSwitch(llm.ctx),
+            memory_size=entry.size + _kv_cache_bytes(info, num_ctx * self.parallel), batcher=batcher)
 
     def _unload_held(self, name: str) -> None:
         with self._cond:
             model = self._loaded.pop(name, None)
         if model is not None:
-            model.llm.close()
+            model.close()
             log.info("unloaded %s", name)
 
     def _evict_for_one_more(self, keep: str) -> None:
@@ -223,17 +329,6 @@ class Runner:
                 finally:
                     self._release(model.entry.name)
         # If every other model is busy we go over the cap for a while rather than wait.
-
-    def finish(self, entry: ModelEntry, keep_alive_s: float) -> None:
-        """After a request, while holding the slot: set the expiry, or unload now for keep_alive 0."""
-        model = self._loaded.get(entry.name)
-        if model is None:
-            return
-        if keep_alive_s == 0 or self._stopping:
-            self._unload_held(entry.name)
-            return
-        model.last_used = time.monotonic()
-        model.expires_at = None if keep_alive_s < 0 else time.time() + keep_alive_s
 
     def unload(self, entry: ModelEntry) -> None:
         """Unload now (waits for a running generation of that model to end)."""

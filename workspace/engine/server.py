@@ -71,14 +71,14 @@ class EngineServer:
 
     def __init__(self, models_dir: Path, host: str = "127.0.0.1", port: int = 0,
                  threads: int | None = None, max_queue: int = 16, keep_alive_s: float = 300,
-                 max_loaded: int = 3, max_body: int = MAX_BODY):
+                 max_loaded: int = 3, max_body: int = MAX_BODY, parallel: int = 4):
         if not is_loopback(host):
             raise ValueError(f"the engine serves loopback only (its API has no authentication), not {host!r}")
         self.models_dir = Path(models_dir)
         self.host, self.port = host, port
         self.max_body = max_body
         self.registry = ModelRegistry(self.models_dir)
-        self._runner_settings = (threads, max_queue, keep_alive_s, max_loaded)
+        self._runner_settings = (threads, max_queue, keep_alive_s, max_loaded, parallel)
         self.runner: Runner | None = None
         self._server: _Uvicorn | None = None
         self._thread: threading.Thread | None = None

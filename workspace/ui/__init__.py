@@ -1,4 +1,4 @@
-"""The Gradio app: a header saying which backend runs and tabs for Chat, Code, Study and Dashboard.
+"""The Gradio app: a header saying which backend runs, tabs for Chat, Code, Study and Models, and the /dashboard page.
 
 Only `ui/` imports gradio. `build_app(services)` returns the Blocks; `app.py` mounts and launches it.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from workspace.services import Services
-from workspace.ui import api_endpoints, chat, code, library, render, study
+from workspace.ui import api_endpoints, chat, code, dashboard, library, models, render, study
 
 CSS = """
 #chat-list { max-height: 60vh; overflow-y: auto; }
@@ -17,11 +17,7 @@ CSS = """
 /* The Chatbot's own Clear only blanks the pane, the stored chat stays: misleading, so hidden. */
 #conversation button[aria-label="Clear"] { display: none; }
 #conversation .message-row.search-hit { outline: 2px solid var(--color-accent); border-radius: 8px; }
-"""
-
-COMING = {
-    "Dashboard": "The dashboard of pipeline runs (from the rotating logs) is coming. Nothing here yet.",
-}
+""" + dashboard.CSS
 
 
 def header(services: Services) -> str:
@@ -49,12 +45,17 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
                 code_tab = code.build(services)
             with gr.Tab("Study", id="study"):
                 study_tab = study.build(services)
-            for name, text in COMING.items():
-                with gr.Tab(name, id=name.lower()):
-                    gr.Markdown(f"**{name}** — {text}")
+            with gr.Tab("Models", id="models"):
+                models_tab = models.build(services)
+            with gr.Tab("Dashboard", id="dashboard"):
+                gr.Markdown("The dashboard has a page of its own: **[open the dashboard](/dashboard)** — runs, "
+                            "plots, each run's stages, and the backend's status.", elem_id="dashboard-link")
         with gr.Accordion("Models per role", open=False):
             gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
         view.wire_page_load(demo)
         code_tab.wire_page_load(demo)
         study_tab.wire_page_load(demo)
+        models_tab.wire_page_load(demo)
+    with demo.route("Dashboard", "/dashboard"):
+        demo.load(**dashboard.build(services))
     return demo

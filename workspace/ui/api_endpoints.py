@@ -94,10 +94,17 @@ def register(services: Services) -> None:
                 raise gr.Error(snapshot.error or "The answer failed.")
             yield {"chat_id": session, "text": snapshot.text, "status": snapshot.status}
 
+    @shown_errors
+    def dashboard_history(limit: int = 50, offset: int = 0, profile_id: str = "", kind: str = "", model: str = "",
+                          outcome: str = "", since: str = "", until: str = "") -> dict:
+        """The run history newest first, as REST `GET /api/dashboard/history`: {"runs", "total", "skipped_lines"}."""
+        return services.dashboard.history(int(limit), int(offset), profile_id=profile_id, kind=kind, model=model,
+                                          outcome=outcome, since=since, until=until)
+
     for fn, name in [
         (send_message, "chat"), (regenerate, "regenerate"), (stop, "stop"), (list_profiles, "profiles"),
         (create_profile, "create_profile"), (list_chats, "chats"), (create_chat, "create_chat"),
         (messages, "messages"), (search, "search"), (export_chat, "export_chat"), (import_chat, "import_chat"),
-        (code, "code"), (study, "study"),
+        (code, "code"), (study, "study"), (dashboard_history, "dashboard_history"),
     ]:
         gr.api(fn, api_name=name, concurrency_limit=None)

@@ -12,12 +12,15 @@ import gradio as gr
 from loguru import logger
 
 from workspace.chat import ChatError
+from workspace.dashboard.queries import DashboardError, UnknownRun
 from workspace.llm import LLMError
+from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
 from workspace.vision.images import ImageRejected
 
-DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, ImageRejected)
+DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, DashboardError, UnknownRun, ModelsError,
+                 ImageRejected)
 
 
 def shown_errors(fn: Callable) -> Callable:

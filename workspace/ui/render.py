@@ -10,9 +10,14 @@ from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
 
-def answer_text(content: str, status: str, error: str | None, meta: dict | None = None) -> str:
-    """The answer as shown: its text, plus a visible note when it was cut short or lost context."""
+def answer_text(content: str, status: str, error: str | None, meta: dict | None = None,
+                model: str | None = None) -> str:
+    """The answer as shown: its text, plus a visible note when it was cut short, lost context or was
+    answered by another model than the one asked for."""
     notes = []
+    fallback = fallback_note(model, (meta or {}).get("model_asked"))
+    if fallback:
+        notes.append(fallback)
     dropped = (meta or {}).get("dropped_messages", 0)
     if dropped:
         notes.append(f"ℹ️ *{dropped} older message(s) were left out to fit the model's context window.*")
@@ -22,6 +27,20 @@ def answer_text(content: str, status: str, error: str | None, meta: dict | None 
         notes.append(f"⏹ *Stopped{': ' + error if error else ''}.* Press **Regenerate** to answer again.")
     body = content if content or status != "streaming" else "…"
     return "\n\n".join([body, *notes]) if notes else body
+
+
+def fallback_note(model: str | None, asked: str | None) -> str:
+    """"answered by X: Y is not installed" when the model that ran is not the one asked for."""
+    if not model or not asked or _same_model(model, asked):
+        return ""
+    return (f"ℹ️ *answered by `{model}`: `{asked}` is not installed* — pull it in the **Models** tab "
+            "or choose another model for this role.")
+
+
+def _same_model(a: str, b: str) -> bool:
+    def norm(name: str) -> str:
+        return name.lower().removesuffix(":latest")
+    return norm(a) == norm(b)
 
 
 def user_text(message: Any, chat_id: str = "") -> str:
@@ -46,7 +65,8 @@ def chatbot_messages(messages: Iterable[Any], chat_id: str = "") -> list[dict[st
         if message.role == "user":
             shown.append({"role": "user", "content": user_text(message, chat_id)})
         elif message.role == "assistant":
-            text = answer_text(message.content, message.status, message.error, getattr(message, "meta", None))
+            text = answer_text(message.content, message.status, message.error, getattr(message, "meta", None),
+                               getattr(message, "model", None))
             shown.append({"role": "assistant", "content": text})
     return shown
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from starlette.routing import Mount
 
-from workspace import api, api_pipeline, api_vision
+from workspace import api, api_dashboard, api_models, api_pipeline, api_vision
 from workspace.auth import Gate
 from workspace.login import LoginRequired
 from workspace.security import Guard, HostPolicy
@@ -29,6 +29,8 @@ def create_web_app(services: Services, gate: Gate | None = None, hosts: HostPoli
     app.include_router(api.router(services))
     app.include_router(api_pipeline.router(services))
     app.include_router(api_vision.router(services))
+    app.include_router(api_models.router(services))
+    app.include_router(api_dashboard.router(services))
     demo = build_app(services, logout=gate is not None)
     demo.queue(default_concurrency_limit=settings.server.queue_concurrency, max_size=settings.server.queue_max_size)
     app = gr.mount_gradio_app(

@@ -1,0 +1,166 @@
+"""The history reader and the dashboard index over real files: rotation, a half-written last line, a corrupt
+line, a lost index, a deleted file, and 100,000 records; the aggregates checked against a count of the records."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+
+from bench.history import START, synthetic_record, write_history
+from workspace.dashboard.index import INDEX_FILE
+from workspace.dashboard.queries import DashboardError, UnknownRun
+from workspace.dashboard.reader import read_page
+from workspace.dashboard.service import DashboardService
+from workspace.history import RunHistory
+
+
+def record(i: int, **extra) -> dict:
+    return {"run_id": f"r{i}", "kind": "chat", "profile_id": "p", "started_at": START + i, "ended_at": START + i + 1,
+            "stages": [{"stage": "chat", "model_used": "m", "seconds": 1.0, "tokens_out": 3}], "outcome": "unverified",
+            **extra}
+
+
+def lines(records) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def test_reads_rotated_files_newest_first(tmp_path):
+    history = RunHistory(tmp_path, rotation="2 KB")
+    try:
+        for i in range(40):
+            history.write(record(i))
+    finally:
+        history.close()
+    assert len(list(tmp_path.glob("runs*.jsonl"))) > 2  # the sink really rotated
+    page = read_page(tmp_path, 0, 100)
+    assert [r["run_id"] for r in page.records] == [f"r{i}" for i in reversed(range(40))]
+    assert [r["run_id"] for r in read_page(tmp_path, 5, 3).records] == ["r34", "r33", "r32"]
+    service = DashboardService(tmp_path)
+    got = service.history(limit=10, offset=35)
+    assert got["total"] == 40 and [r["run_id"] for r in got["runs"]] == ["r4", "r3", "r2", "r1", "r0"]
+    service.close()
+
+
+def test_half_written_last_line_is_left_out_until_complete(tmp_path):
+    full = json.dumps(record(2))
+    (tmp_path / "runs.jsonl").write_text(lines([record(0), record(1)]) + full[:25])
+    assert [r["run_id"] for r in read_page(tmp_path).records] == ["r1", "r0"]
+    service = DashboardService(tmp_path)
+    got = service.history()
+    assert (got["total"], got["skipped_lines"]) == (2, 0)  # not a corrupt line: a record still being written
+    with open(tmp_path / "runs.jsonl", "a") as f:
+        f.write(full[25:] + "\n")
+    got = service.history()
+    assert [r["run_id"] for r in got["runs"]] == ["r2", "r1", "r0"] and got["skipped_lines"] == 0
+    service.close()
+
+
+def test_corrupt_line_in_the_middle_is_skipped_and_counted(tmp_path):
+    (tmp_path / "runs.2026-01-01_00-00-00_000000.jsonl").write_text(
+        lines([record(0)]) + "{not json\n" + lines([record(1)]) + "[1, 2]\n" + lines([record(2)]))
+    (tmp_path / "runs.jsonl").write_text(lines([record(3)]))
+    page = read_page(tmp_path, 0, 10)
+    assert [r["run_id"] for r in page.records] == ["r3", "r2", "r1", "r0"] and page.skipped == 2
+    service = DashboardService(tmp_path)
+    got = service.history()
+    assert got["total"] == 4 and got["skipped_lines"] == 2
+    assert service.run("r1")["run_id"] == "r1"
+    service.close()
+
+
+def test_rotation_deletion_and_a_lost_index(tmp_path):
+    (tmp_path / "runs.jsonl").write_text(lines(record(i) for i in range(5)))
+    service = DashboardService(tmp_path)
+    assert service.history()["total"] == 5
+    (tmp_path / "runs.jsonl").rename(tmp_path / "runs.2026-01-01_00-00-00_000000.jsonl")  # what loguru does
+    (tmp_path / "runs.jsonl").write_text(lines(record(i) for i in range(5, 8)))
+    got = service.history(limit=3, offset=4)
+    assert got["total"] == 8 and [r["run_id"] for r in got["runs"]] == ["r3", "r2", "r1"]
+    assert service.stats()["tiles"]["runs"] == 8
+    (tmp_path / "runs.2026-01-01_00-00-00_000000.jsonl").unlink()  # the retention's doing
+    assert service.history()["total"] == 3 and service.stats()["tiles"]["runs"] == 3
+    with pytest.raises(UnknownRun):
+        service.run("r1")
+    service.close()
+    (tmp_path / INDEX_FILE).write_bytes(b"this is not a database")
+    service = DashboardService(tmp_path)
+    assert service.history()["total"] == 3 and service.stats()["tiles"]["tokens_out"] == 9
+    service.close()
+
+
+def test_100000_records(tmp_path):
+    rng = random.Random(3)
+    per_file, count = 25_000, 100_000
+    for n, start in enumerate(range(0, count, per_file)):
+        name = "runs.jsonl" if start + per_file >= count else f"runs.2026-01-0{n + 1}_00-00-00_000000.jsonl"
+        (tmp_path / name).write_text(lines(record(i, outcome=rng.choice(["unverified", "error"]))
+                                           for i in range(start, start + per_file)))
+    assert [r["run_id"] for r in read_page(tmp_path, 0, 3).records] == ["r99999", "r99998", "r99997"]
+    service = DashboardService(tmp_path)
+    last = service.history(limit=50, offset=99_990)
+    assert last["total"] == count and [r["run_id"] for r in last["runs"]] == [f"r{i}" for i in range(9, -1, -1)]
+    began = time.perf_counter()
+    tiles = service.stats()["tiles"]
+    assert tiles["runs"] == count and tiles["tokens_out"] == 3 * count
+    errors = service.history(outcome="error", limit=1)["total"]
+    assert tiles["errors"] == errors and 0 < errors < count
+    assert time.perf_counter() - began < 30  # generous: guards against a full parse per query, not a benchmark
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """2,000 varied records 10 minutes apart (14 days) over 3 files, the records, and a service over them."""
+    logs = tmp_path_factory.mktemp("logs")
+    write_history(logs, 2_000, per_file=700, seed=5, spacing=600)
+    rng = random.Random(5)
+    records = [synthetic_record(i, rng, 600) for i in range(2_000)]
+    service = DashboardService(logs)
+    yield records, service
+    service.close()
+
+
+def _count(records, **f):
+    def keep(r):
+        return ((not f.get("kind") or r["kind"] == f["kind"]) and (not f.get("since") or r["ended_at"] >= f["since"])
+                and (not f.get("until") or r["ended_at"] <= f["until"])
+                and (not f.get("profile_id") or r["profile_id"] == f["profile_id"])
+                and (not f.get("outcome") or r["outcome"] == f["outcome"])
+                and (not f.get("model") or any(s["model_used"] == f["model"] for s in r["stages"])))
+    return [r for r in records if keep(r)]
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"kind": "pipeline"}, {"since": START + 100_000}, {"since": START + 12_345, "until": START + 40_000},
+    {"since": START + 123_457, "until": START + 1_000_001}, {"until": START + 733_333, "profile_id": "profile1"},
+    {"model": "llama3.2:3b", "since": START + 1_000}, {"since": START + 12_345, "outcome": "failed"},
+])
+def test_totals_and_aggregates_match_the_records(synthetic, filters):
+    records, service = synthetic
+    expected = _count(records, **filters)
+    got = service.history(limit=500, **filters)
+    assert got["total"] == len(expected)
+    assert [r["run_id"] for r in got["runs"]] == [r["run_id"] for r in reversed(expected)][:500]
+    tiles = service.stats(**filters)["tiles"]
+    assert tiles["runs"] == len(expected)
+    assert tiles["errors"] == sum(r["outcome"] == "error" for r in expected)
+    assert tiles["tokens_out"] == sum(s["tokens_out"] for r in expected for s in r["stages"])
+    assert tiles["checks_passed"] == sum(c["passed"] for r in expected for c in r["checks"])
+    escalated = [r for r in expected if r["escalations"]]
+    assert service.stats(**filters)["escalation"]["kept"] == sum(r["escalations"][0]["kept"] for r in escalated)
+
+
+def test_iso_times_paging_and_bad_filters(synthetic):
+    records, service = synthetic
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(START + 30_000))
+    assert service.history(since=iso)["total"] == len(_count(records, since=START + 30_000))
+    first, second = service.history(limit=7), service.history(limit=7, offset=7)
+    both = service.history(limit=14)
+    assert [r["run_id"] for r in first["runs"] + second["runs"]] == [r["run_id"] for r in both["runs"]]
+    for bad in [{"kind": "nope"}, {"outcome": "great"}, {"since": "yesterday-ish"},
+                {"since": START + 10, "until": START}, {"limit": 0}, {"offset": -1}]:
+        with pytest.raises(DashboardError):
+            service.history(**bad)
