@@ -74,6 +74,12 @@ class RunResult:
 
 
 @functools.cache
+def _own_python() -> str:
+    """This interpreter's real file: a virtual environment's `python` is a link into a folder (often under
+    /tmp) that the sandbox does not mount; the generated code and the harness need the standard library only."""
+    return os.path.realpath(sys.executable)
+
+
 def _fallback_python(as_root: bool) -> str | None:
     """A Python the sandbox user can start: the app's own may live in a home it cannot enter (/root)."""
     candidates = [sys.executable, shutil.which("python3", path=SYSTEM_PATH)]
@@ -163,7 +169,7 @@ class Sandbox:
 
     @property
     def guarantees(self) -> tuple[str, ...]:
-        python = sys.executable if self.isolation == "bubblewrap" else _fallback_python(self._as_root)
+        python = _own_python() if self.isolation == "bubblewrap" else _fallback_python(self._as_root)
         return describe(self.isolation, self.limits, as_root=self._as_root, python=python, private=self._private,
                         sandbox_ids=(SANDBOX_UID, SANDBOX_GID))
 
@@ -220,7 +226,7 @@ class Sandbox:
     def _spec(self, spec: dict, limits: SandboxLimits, status_fd: int) -> dict | None:
         """What sandbox_child.py is told: which Python, which uid, which limits, where to report."""
         bwrap = self.isolation == "bubblewrap"
-        python = sys.executable if bwrap else _fallback_python(self._as_root)
+        python = _own_python() if bwrap else _fallback_python(self._as_root)
         if python is None:
             return None
         uid = SANDBOX_UID if self._as_root else os.getuid()
