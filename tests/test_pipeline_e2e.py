@@ -71,6 +71,10 @@ def test_rest_code_runs_every_stage_streams_and_saves_into_the_chat(api, running
     assert {"stage", "model_asked", "model_used", "level", "host", "tokens_in", "tokens_out", "seconds"} <= set(
         record["stages"][0])
     assert api.get(f"/code/runs/{result['run_id']}").json()["status"] == result["outcome"]
+    assert api.post(f"/code/runs/{result['run_id']}/cancel").json() == {"cancelled": False}  # it has ended
+    with api.stream("GET", f"/code/runs/{result['run_id']}/events") as replay:  # another device re-attaching
+        replayed = [json.loads(line) for line in replay.iter_lines() if line.strip()]
+    assert replayed[-1] == lines[-1] and len(replayed) == len(lines)
 
 
 def test_rest_code_rejects_bad_input_clearly(api):

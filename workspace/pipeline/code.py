@@ -76,7 +76,6 @@ class _Run:
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
         self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
-        self.notes: list[str] = []
 
     def execute(self) -> PipelineOutcome:
         first = self._draft(1)
