@@ -238,16 +238,17 @@ def _safe_name(text: str) -> str:
 def _answer(services: Services, turn: Turn, stream: bool):
     """The answer of `turn` (never a newer turn's) as NDJSON while it is written, or stored once it is done."""
     if stream:
-        return StreamingResponse(_ndjson(services, turn), media_type="application/x-ndjson")
+        return StreamingResponse(answer_lines(services, turn), media_type="application/x-ndjson")
     turn.finished.wait()
     return services.store.get_message(turn.chat_id, turn.message_id).model_dump()
 
 
-def _ndjson(services: Services, turn: Turn) -> Iterator[str]:
+def answer_lines(services: Services, turn: Turn, **done: Any) -> Iterator[str]:
+    """NDJSON of a turn: `{"delta"}` lines, then `{"done": true, "status", "message"}` plus `done`'s fields."""
     sent = 0
     for snapshot in turn.follow():
         if len(snapshot.text) > sent:
             yield json.dumps({"delta": snapshot.text[sent:]}) + "\n"
             sent = len(snapshot.text)
     message = services.store.get_message(turn.chat_id, turn.message_id)
-    yield json.dumps({"done": True, "status": message.status, "message": message.model_dump()}) + "\n"
+    yield json.dumps({"done": True, **done, "status": message.status, "message": message.model_dump()}) + "\n"

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from workspace.api import answer_lines
 from workspace.services import Services
 
 MAX_BODY_TEXT = 200_000  # the service's own limit (a setting) is lower and says so in its message
@@ -69,7 +70,7 @@ def router(services: Services) -> APIRouter:
     def study(body: StudyIn):
         chat_id, turn = services.study.ask(body.topic, body.level, body.profile_id, body.chat_id)
         if body.stream:
-            return StreamingResponse(_study_lines(services, chat_id, turn), media_type=NDJSON)
+            return StreamingResponse(answer_lines(services, turn, chat_id=chat_id), media_type=NDJSON)
         for _ in turn.follow():
             pass
         return {"chat_id": chat_id, "message": services.store.get_message(chat_id, turn.message_id).model_dump()}
@@ -84,13 +85,3 @@ def _run_lines(events: Iterator[dict]) -> Iterator[str]:
         else:
             yield json.dumps(event) + "\n"
 
-
-def _study_lines(services: Services, chat_id: str, turn: Any) -> Iterator[str]:
-    sent = 0
-    for snapshot in turn.follow():
-        if len(snapshot.text) > sent:
-            yield json.dumps({"delta": snapshot.text[sent:]}) + "\n"
-            sent = len(snapshot.text)
-    message = services.store.get_message(chat_id, turn.message_id)
-    yield json.dumps({"done": True, "chat_id": chat_id, "status": message.status,
-                      "message": message.model_dump()}) + "\n"

@@ -13,7 +13,6 @@ from workspace.chat import ChatError
 from workspace.pipeline.prompts import STUDY_LEVELS
 
 LEVELS = tuple(STUDY_LEVELS)
-TITLE_CHARS = 60
 
 
 class StudyError(ChatError):
@@ -51,6 +50,4 @@ class StudyService:
             if not profiles:
                 raise StudyError("There is no profile yet: create one first.")
             profile_id = profiles[0].id
-        title = " ".join(topic.split())
-        title = title[:TITLE_CHARS] + ("…" if len(title) > TITLE_CHARS else "")
-        return self.store.create_chat(profile_id, title=title, kind="study").id
+        return self.store.create_chat(profile_id, kind="study").id  # named after its first question on send

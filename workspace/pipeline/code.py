@@ -42,6 +42,9 @@ class RoleModels:
     judge: EffectiveModel
     escalation: EffectiveModel
 
+    def all(self) -> list[EffectiveModel]:
+        return [self.coder, self.reviewer, self.judge, self.escalation]
+
 
 @dataclass
 class PipelineOutcome:

@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from workspace.pipeline.checks import LANGUAGES
+from workspace.pipeline.service import RunNotFound
 from workspace.services import Services
 from workspace.ui import code_render, render
 from workspace.ui.errors import shown_errors
@@ -126,11 +127,11 @@ class _CodeActions:
             return None
         try:
             return self.services.pipeline.get(run_id)
-        except Exception:
+        except RunNotFound:  # forgotten since (the app restarted): nothing to re-attach to
             return None
 
     def _profile(self, profile_id: str) -> tuple:
         chats = self.store.list_chats(profile_id, kind="chat")
         choices = [("(don't save)", "")] + render.chat_choices(chats)
         return (gr.update(choices=choices, value=""),
-                code_render.role_models(self.services.pipeline.models(profile_id)))
+                render.models_table(self.services.pipeline.models(profile_id).all()))

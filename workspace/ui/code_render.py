@@ -92,15 +92,6 @@ def escalation_trail(result: Mapping[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def role_models(models: Any) -> str:
-    rows = ["| stage | model | from |", "|---|---|---|"]
-    for stage in ("coder", "reviewer", "judge", "escalation"):
-        item = getattr(models, stage)
-        source = item.source + (f" — **fallback**, {item.requested!r} is not installed" if item.substituted else "")
-        rows.append(f"| {stage} | `{item.model}` | {source} |")
-    return "\n".join(rows)
-
-
 def _cell(text: Any) -> str:
     """Table-safe text: one line, no pipes, HTML escaped, not too long."""
     flat = " ".join(str(text or "").split()).replace("|", "\\|")
