@@ -22,5 +22,5 @@ def test_cancel_cuts_a_stalled_model_stream_at_once(make_scripted):
         assert run.finished.wait(LIMIT_S), "the run waited for the model server"
         assert stalled.left["/api/chat"].wait(LIMIT_S), "the model server's connection stayed open"
         assert run.result["outcome"] == "cancelled"
-        assert [s["stage"] for s in run.result["stages"]] == ["coder"]
+        assert {s["stage"] for s in run.result["stages"]} == {"coder"}  # the drafts, asked for together
         gateway.close()

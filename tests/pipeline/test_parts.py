@@ -123,3 +123,16 @@ def test_the_verdict_card_escapes_what_models_and_tasks_say():
     assert "<img" not in card and "<script>" not in card and "\\|" in card
     assert "Confidence 40/100" in card and "no network" in card and "| `f(1)` |" in card
     assert "none needed" in code_render.escalation_trail(result)
+
+
+def test_variant_inputs_change_one_literal_argument_edge_cases_first():
+    from workspace.pipeline.codetext import Example
+    from workspace.pipeline.inputs import variant_inputs
+    examples = [Example('pad("ab", 3)', "'ab '"), Example("total([1, 2])", "3")]
+    found = variant_inputs(examples, limit=50)
+    assert found[:2] == ("pad('', 3)", "total([])")  # one edge from each example before the next of either
+    assert "pad('ab', 0)" in found and "total([1])" in found and "total([2, 1])" in found
+    assert not {e.call for e in examples} & set(found) and len(found) == len(set(found))
+    assert all(call.startswith(("pad(", "total(")) for call in found)
+    assert variant_inputs([Example("f(x)", "1"), Example("f(True)", "1")]) == ("f(False)",)  # names stay alone
+    assert len(variant_inputs(examples)) <= 10

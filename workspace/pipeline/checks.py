@@ -131,12 +131,26 @@ def check_syntax(sandbox: Sandbox, code: str, language: str, cancel: threading.E
 
 
 def clusters(checks: Sequence[CandidateCheck]) -> list[list[int]]:
-    """Candidates grouped by identical outputs on the shared inputs, biggest group first."""
+    """Candidates grouped by identical outputs on the shared inputs they can be compared on, biggest first."""
+    keep = comparable_inputs(checks)
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, check in enumerate(checks):
-        if check.executed and check.error is None and check.outputs:
-            groups.setdefault(check.outputs, []).append(index)
+        if _ran(check):
+            groups.setdefault(tuple(check.outputs[i] for i in keep), []).append(index)
     return sorted(groups.values(), key=lambda group: (-len(group), group[0]))
+
+
+def comparable_inputs(checks: Sequence[CandidateCheck]) -> list[int]:
+    """Positions of the inputs on which most candidates return a value. An input most of them reject is
+    likely outside what the task describes (the generated variants can be), and how each candidate fails
+    there says nothing about which one is right."""
+    runs = [check.outputs for check in checks if _ran(check)]
+    width = min((len(outputs) for outputs in runs), default=0)
+    return [i for i in range(width) if 2 * sum(not o[i].startswith("raised ") for o in runs) > len(runs)]
+
+
+def _ran(check: CandidateCheck) -> bool:
+    return check.executed and check.error is None and bool(check.outputs)
 
 
 def differences(a: CandidateCheck, b: CandidateCheck, inputs: Sequence[str], limit: int = 5) -> list[dict]:

@@ -1,12 +1,14 @@
 """The code pipeline's orchestrator: coder drafts → checks → reviewer → judge → escalation, as a cascade.
 
 The cheapest signals come first and settle what they can (S*, arXiv 2502.14382; the cascade of
-arXiv 2405.15842): the greedy draft is run on the task's own examples, and when it passes them all
-the costlier stages are skipped (the trail says so). Otherwise more drafts are sampled while a test
-writer proposes inputs, every candidate runs on the same inputs, and candidates are ranked by the
-examples they pass, then by how many others agree with their outputs, then by the pipeline's own
-asserts. The reviewer improves the best one, the judge scores it, and a low confidence or a
-coder/reviewer conflict escalates, a bounded number of rounds, never ending on a worse candidate.
+arXiv 2405.15842). The greedy draft and the sampled ones are asked for at once (the engine decodes
+them in one batch); each runs on the task's own examples and on variants of them (`inputs.py`, no
+model call), and candidates are ranked by the examples they pass, then by how many others give the
+same outputs, then by the pipeline's own asserts. When the best passes every example and most of
+the drafts that do agree with it, the costlier stages are skipped (the trail says so). Otherwise the
+reviewer improves the best one while a test writer proposes asserts, the judge scores the result, and
+a low confidence or a coder/reviewer conflict escalates, a bounded number of rounds, never ending on
+a worse candidate, and stopping early when an attempt only repeats what an earlier candidate does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from workspace.pipeline.checks import CandidateCheck, Probes, check_python, chec
 from workspace.pipeline.codetext import entry_name, extract_examples
 from workspace.pipeline.context import RunContext
 from workspace.pipeline.findings import conflicts_text, describe
+from workspace.pipeline.inputs import variant_inputs
 from workspace.pipeline.sandbox import Sandbox
 from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
 from workspace.pipeline.verdict import Signals, Verdict, confidence
@@ -74,29 +77,23 @@ class _Run:
         self.python = language == "python"
         self.entry = entry_name(task) if self.python else None
         examples = tuple(extract_examples(task, self.entry)) if "examples" in self.on else ()
-        self.probes = Probes(examples=examples, inputs=tuple(e.call for e in examples))
+        variants = variant_inputs(examples) if "agreement" in self.on else ()
+        self.probes = Probes(examples=examples, inputs=tuple(e.call for e in examples) + variants)
         self.candidates: list[Candidate] = []
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
         self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
 
     def execute(self) -> PipelineOutcome:
-        first = self._draft(1)
-        self._check([first])
-        settled = "early_stop" in self.on and first.check.passes_all_examples()
+        self._first_round()
+        settled = "early_stop" in self.on and self._settled()
         if settled:
-            reason = f"the first draft passes all {len(self.probes.examples)} examples from the task"
-            for stage in ("coder", "tests", "reviewer"):
+            reason = "the checks settle it: " + self._settled_reason()
+            for stage in ("tests", "reviewer"):
                 self.ctx.skip(stage, stage, reason)
-        elif self._stronger_reviewer():
-            settled = self._review_first()
         else:
-            self._widen(self._write_tests_now())
-            settled = self._settled()
-            if "reviewer" in self.on and not settled:
-                self._review()
-            elif "reviewer" in self.on:
-                self.ctx.skip("reviewer", "reviewer", "the checks settle it: " + self._settled_reason())
+            # A reviewer on another (bigger) model is trusted alone when its version passes every example.
+            settled = self._second_round(voters=1 if self._stronger_reviewer() else 2)
         self.conflicts = self._conflicts()
         best, verdict = self._judge(self._best(), settled)
         best, verdict, escalations = self._escalate(best, verdict)
@@ -104,47 +101,43 @@ class _Run:
                                [self._summary(c) for c in self.candidates])
 
     # -- candidates ------------------------------------------------------------------------------------
+    def _first_round(self) -> None:
+        """The greedy draft and the sampled ones, requested together, then all run on the same probes.
+        Other languages get one draft: without running the code, more drafts could not be told apart."""
+        count = max(1, self.config.drafts) if self.python else 1
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            drafts = [pool.submit(self._draft, index) for index in range(1, count + 1)]
+            self.candidates.extend(future.result() for future in drafts)  # greedy first: it wins ties
+        self._check(self.candidates)
+
     def _draft(self, index: int) -> Candidate:
-        candidate = Coder().draft(self.ctx, self.models.coder, self.task, self.language, index, self.config.budget)
-        self.candidates.append(candidate)
-        return candidate
+        return Coder().draft(self.ctx, self.models.coder, self.task, self.language, index, self.config.budget)
 
     def _stronger_reviewer(self) -> bool:
-        """A reviewer on another (bigger) model is the better next step than more drafts of the small one:
-        the cascade asks it first and samples more drafts only when its version does not settle it."""
         return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
 
-    def _review_first(self) -> bool:
-        with ThreadPoolExecutor(max_workers=2) as pool:
+    def _second_round(self, voters: int) -> bool:
+        """Not settled by the drafts: the reviewer improves the best one while the test writer adds asserts
+        and inputs; then every candidate runs on all the probes again. When the reviewer is the coder's own
+        model, one more sampled draft joins the same batch: small models repair poorly, sampling is where
+        their headroom is, and on a batching engine the extra sequence costs little."""
+        more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
+        with ThreadPoolExecutor(max_workers=2 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
-            self._review()
+            extra = [pool.submit(self._draft, len(self.candidates) + 1 + i) for i in range(more)]
+            if "reviewer" in self.on:
+                self._review()
             written = tests.result() if tests else None
+            self.candidates.extend(future.result() for future in extra)
         self._use_tests(written)
-        if self._settled(voters=1):  # the stronger model's version passing every example is trusted alone
-            self.ctx.skip("coder", "coder", "the reviewer's version settles it: " + self._settled_reason())
-            return True
-        self._widen(False)
-        return self._settled()
-
-    def _widen(self, with_tests: bool) -> None:
-        """More drafts (sampled) while the test writer proposes inputs; then every candidate runs on them."""
-        extra = range(2, self.config.drafts + 1) if self.python else range(0)
-        with ThreadPoolExecutor(max_workers=max(1, len(extra) + 1)) as pool:
-            drafts = [pool.submit(self._draft, index) for index in extra]
-            tests = pool.submit(self._write_tests) if with_tests else None
-            for future in drafts:
-                future.result()
-            written = tests.result() if tests else None
-        if self.python and (written is not None or extra):
-            self._use_tests(written)
+        return "early_stop" in self.on and self._settled(voters)
 
     def _use_tests(self, written: Probes | None) -> None:
         """Add the test writer's asserts and inputs to the probes, and run every candidate on them all."""
         if written is not None:
             self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
                                  tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
-        if self.python:
-            self._check(self.candidates)
+        self._check(self.candidates if written is not None else [c for c in self.candidates if c.check is None])
 
     def _write_tests_now(self) -> bool:
         return self.python and bool({"tests", "agreement"} & self.on)
@@ -202,15 +195,15 @@ class _Run:
     def _settled_reason(self) -> str:
         size, compared = self._group_of(self._best())
         return (f"the best candidate passes all {len(self.probes.examples)} examples and {size} of {compared} "
-                "candidates agree on every input")
+                "candidates agree on every input they can be compared on")
 
     # -- reviewer, judge, escalation --------------------------------------------------------------------
     def _review(self) -> None:
+        """The reviewer's version of the best candidate (run by the caller, with everything else)."""
         best = self._best()
         reviewed = Reviewer().review(self.ctx, self.models.reviewer, self.task, self.language, best,
                                      self._findings(best), self.config.budget)
         self.candidates.append(reviewed)
-        self._check([reviewed])
         self.reviewed_from = best
 
     def _conflicts(self) -> list[dict]:
@@ -273,7 +266,17 @@ class _Run:
                           "confidence_after": new_verdict.confidence, "kept": kept})
             if kept:
                 best, verdict = contender, new_verdict
+            elif self._repeats_earlier(attempt):
+                trail[-1]["stopped"] = ("the attempt behaves like an earlier candidate on every probe: another round "
+                                        "would most likely repeat it")
+                break
         return best, verdict, trail
+
+    def _repeats_earlier(self, attempt: Candidate) -> bool:
+        """The attempt gives the same example results and outputs as a candidate already judged."""
+        def behaviour(c: Candidate) -> tuple:
+            return (c.check.parses, c.check.error, tuple(e["got"] for e in c.check.examples), c.check.outputs)
+        return any(c is not attempt and c.check and behaviour(c) == behaviour(attempt) for c in self.candidates)
 
     def _escalation_reason(self, verdict: Verdict, threshold: int, round_no: int) -> str:
         if "escalation" not in self.on:
