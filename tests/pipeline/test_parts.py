@@ -136,3 +136,14 @@ def test_variant_inputs_change_one_literal_argument_edge_cases_first():
     assert all(call.startswith(("pad(", "total(")) for call in found)
     assert variant_inputs([Example("f(x)", "1"), Example("f(True)", "1")]) == ("f(False)",)  # names stay alone
     assert len(variant_inputs(examples)) <= 10
+
+
+def test_candidates_are_compared_only_on_inputs_most_of_them_accept():
+    from workspace.pipeline.checks import CandidateCheck, clusters, comparable_inputs
+
+    def ran(*outputs):
+        return CandidateCheck(parses=True, executed=True, outputs=outputs)
+    checks = [ran("1", "raised ValueError", "5"), ran("1", "0", "5"), ran("1", "raised IndexError", "6")]
+    assert comparable_inputs(checks) == [0, 2]  # most reject input 1: how each fails there says nothing
+    assert clusters(checks) == [[0, 1], [2]]
+    assert clusters([ran("1"), CandidateCheck(parses=False)]) == [[0]]  # what did not run never votes
