@@ -8,6 +8,7 @@ import json
 from tests.pipeline.scripted import fenced, system_of
 
 ADD_TASK = "Write `add(a, b)` that returns the sum of a and b.\n>>> add(2, 3)\n5\n"
+NO_EXAMPLE_TASK = "Write `add(a, b)` that returns the sum of a and b."  # nothing settles it: the judge is asked
 RIGHT = "def add(a, b):\n    return a + b"
 WRONG = "def add(a, b):\n    return a - b"
 SAME_MODEL = {"reviewer": "s-coder", "judge": "s-coder", "escalation": "s-coder"}
@@ -121,11 +122,21 @@ def test_a_worse_escalation_never_replaces_a_better_answer(make_scripted):
     assert result["final_code"] == half
 
 
+def test_the_judge_is_not_asked_when_the_best_candidate_fails_an_example(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(99), escalation=fenced(WRONG)), max_rounds=1)
+    result = run(scripted)  # no score could lift code that fails the task's own example over the threshold
+    assert "judge" not in [stage_of(c["messages"]) for c in scripted.gateway.calls]
+    judges = [s for s in result["stages"] if s["stage"] == "judge"]
+    assert judges and all(s["status"] == "skipped" and "fails 1 of" in s["note"] for s in judges)
+    assert result["escalations"] and result["outcome"] == "failed"
+
+
 def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
                                        judge="not json at all", escalation=fenced(WRONG)),
                              judge_retries=2, max_rounds=0)
-    result = run(scripted)
+    result = run(scripted, task=NO_EXAMPLE_TASK)
     judge_calls = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "judge"]
     assert len(judge_calls) == 3  # the first try and two retries, each told what was wrong
     assert "could not be read" in judge_calls[-1]["messages"][-1]["content"]
@@ -136,7 +147,7 @@ def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
 def test_a_judge_that_recovers_on_retry_is_used(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
                                        judge=lambda n: "{oops" if n == 1 else judge_json(33)), max_rounds=0)
-    result = run(scripted)
+    result = run(scripted, task=NO_EXAMPLE_TASK)
     assert result["verdict"]["judge_score"] == 33
 
 
@@ -200,7 +211,7 @@ def test_stage_models_follow_chat_over_profile_over_global(make_scripted):
     profile = scripted.store.create_profile("P", model_overrides=None)
     scripted.store.update_profile(profile.id, model_overrides={"reviewer": "s-other", "judge": "s-other"})
     chat = scripted.store.create_chat(profile.id, model_overrides={"judge": "s-coder"})
-    pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id, chat.id)
+    pipeline_run = scripted.pipeline.start(NO_EXAMPLE_TASK, "python", profile.id, chat.id)
     assert pipeline_run.finished.wait(60)
     by_stage = {s["stage"]: s for s in pipeline_run.result["stages"] if s["status"] == "done"}
     assert (by_stage["coder"]["model_used"], by_stage["coder"]["level"]) == ("s-coder", "global")

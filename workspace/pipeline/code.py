@@ -23,7 +23,7 @@ from workspace.pipeline.findings import conflicts_text, describe
 from workspace.pipeline.inputs import variant_inputs
 from workspace.pipeline.sandbox import Sandbox
 from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
-from workspace.pipeline.verdict import Signals, Verdict, confidence
+from workspace.pipeline.verdict import FAILED_EXAMPLE_CAP, Signals, Verdict, confidence
 from workspace.routing import EffectiveModel
 
 SIGNALS = frozenset({"examples", "agreement", "tests", "reviewer", "judge", "escalation", "early_stop"})
@@ -230,6 +230,11 @@ class _Run:
             self.ctx.skip("judge", label, "the judge model is turned off")
         elif settled and best.check.executed:
             self.ctx.skip("judge", label, "the checks settle it: " + self._settled_reason())
+        elif self._fails_an_example(best) and 100 * FAILED_EXAMPLE_CAP < self.config.confidence_threshold:
+            # The formula caps code that fails the task's own example below any threshold: no score could
+            # change what happens next, so the judge's time goes to the escalation instead.
+            self.ctx.skip("judge", label, f"the checks settle it: the best candidate fails "
+                          f"{len(best.check.examples) - best.check.examples_passed} of the task's examples")
         else:
             answer, failure = Judge().judge(self.ctx, self.models.judge, self.task, self.language, best.code,
                                             self._findings(best), conflicts_text(self.conflicts),
@@ -243,6 +248,10 @@ class _Run:
                     self.conflicts = [{**c, "leans": answer.leans} for c in self.conflicts]
         self.judged[best.label] = (score, issues)
         return best, self._verdict(best, basis)
+
+    @staticmethod
+    def _fails_an_example(candidate: Candidate) -> bool:
+        return bool(candidate.check.examples) and not candidate.check.passes_all_examples()
 
     def _escalate(self, best: Candidate, verdict: Verdict) -> tuple[Candidate, Verdict, list[dict]]:
         trail: list[dict] = []
