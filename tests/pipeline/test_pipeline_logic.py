@@ -221,13 +221,15 @@ def test_stage_models_follow_chat_over_profile_over_global(make_scripted):
     assert {c["model"] for c in scripted.gateway.calls} == {"s-coder", "s-other", "s-escalation"}
 
 
-def test_the_escalation_trail_says_when_it_is_the_coders_own_model(make_scripted):
+def test_the_escalation_trail_says_when_it_is_the_coders_own_model_and_it_gets_one_round(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
-                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
+                                       judge=judge_json(10), escalation=lambda n: fenced(f"def add(a, b):\n"
+                                                                                         f"    return {n}")),
+                             max_rounds=3)
     profile = scripted.store.create_profile("P", model_overrides={"escalation": "s-coder"})
     pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id)
     assert pipeline_run.finished.wait(60)
-    assert pipeline_run.result["escalations"][0]["same_as_coder"] is True
+    assert [e["same_as_coder"] for e in pipeline_run.result["escalations"]] == [True]  # one round, not three
     escalation = next(s for s in pipeline_run.result["stages"] if s["stage"] == "escalation")
     assert "coder's model" in escalation["note"]
 

@@ -26,6 +26,7 @@ from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judg
 from workspace.pipeline.verdict import FAILED_EXAMPLE_CAP, Signals, Verdict, confidence
 from workspace.routing import EffectiveModel
 
+SAME_MODEL_ROUNDS = 1  # escalation rounds when the escalation model is the coder's own
 SIGNALS = frozenset({"examples", "agreement", "tests", "reviewer", "judge", "escalation", "early_stop"})
 
 
@@ -257,7 +258,9 @@ class _Run:
         trail: list[dict] = []
         threshold = self.config.confidence_threshold
         same = self.models.escalation.model == self.models.coder.model
-        for round_no in range(1, self.config.max_rounds + 1):
+        # The coder's own model repairs its code poorly (arXiv 2306.09896): one round with the findings, not more.
+        rounds = min(self.config.max_rounds, SAME_MODEL_ROUNDS) if same else self.config.max_rounds
+        for round_no in range(1, rounds + 1):
             reason = self._escalation_reason(verdict, threshold, round_no)
             if not reason:
                 break
