@@ -49,6 +49,7 @@ def test_rest_code_runs_every_stage_streams_and_saves_into_the_chat(api, running
     lines = ndjson(api, "/code", {"task": SQUARE_TASK, "chat_id": chat["id"], "stream": True})
     assert lines[-1]["done"] is True and all("event" in line for line in lines[:-1])
     result = lines[-1]["result"]
+    assert lines[0] == {"event": "run", "run_id": result["run_id"]}  # first, so the client can cancel it
     assert {"run_id", "final_code", "language", "verdict", "stages", "escalations", "outcome"} <= set(result)
     assert set(result["verdict"]) >= {"confidence", "checks", "conflicts", "issues", "judge_score"}
     assert 0 <= result["verdict"]["confidence"] <= 100 and result["outcome"] in ("passed", "failed")

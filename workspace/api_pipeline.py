@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from workspace.api import answer_lines
+from workspace.pipeline.runs import PipelineRun
 from workspace.services import Services
 
 MAX_BODY_TEXT = 200_000  # the service's own limit (a setting) is lower and says so in its message
@@ -48,7 +49,7 @@ def router(services: Services) -> APIRouter:
     def code(body: CodeIn):
         run = pipeline.start(body.task, body.language, body.profile_id, body.chat_id)
         if body.stream:
-            return StreamingResponse(_run_lines(run.follow()), media_type=NDJSON)
+            return StreamingResponse(_run_lines(run), media_type=NDJSON)
         run.finished.wait()
         return run.result
 
@@ -60,7 +61,7 @@ def router(services: Services) -> APIRouter:
     @api.get("/code/runs/{run_id}/events")
     def run_events(run_id: str):
         """Follow a run from its first event (a reload or another device re-attaching)."""
-        return StreamingResponse(_run_lines(pipeline.get(run_id).follow()), media_type=NDJSON)
+        return StreamingResponse(_run_lines(pipeline.get(run_id)), media_type=NDJSON)
 
     @api.post("/code/runs/{run_id}/cancel")
     def cancel(run_id: str) -> dict[str, bool]:
@@ -78,8 +79,10 @@ def router(services: Services) -> APIRouter:
     return api
 
 
-def _run_lines(events: Iterator[dict]) -> Iterator[str]:
-    for event in events:
+def _run_lines(run: PipelineRun) -> Iterator[str]:
+    # The run's id comes first, so a streaming client can cancel it or re-attach before it ends.
+    yield json.dumps({"event": "run", "run_id": run.run_id}) + "\n"
+    for event in run.follow():
         if event["event"] == "done":
             yield json.dumps({"done": True, "result": event["result"]}) + "\n"
         else:
