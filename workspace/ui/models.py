@@ -97,7 +97,7 @@ class ModelsTab:
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Fill the tables when a page opens (they show the backends as they are then)."""
-        demo.load(self.refresh, outputs=self._tables)
+        demo.load(self.refresh, outputs=self._tables, api_visibility="private")
 
     @shown_errors
     def refresh(self) -> tuple[str, str, str, Any, Any]:
@@ -156,9 +156,12 @@ def build(services: Services) -> ModelsTab:
             load = gr.Button("Load now", scale=1)
         done = gr.Markdown()
     tables = tab._tables = [backends, installed, roles, chosen, warm]
-    refresh.click(tab.refresh, outputs=tables)
-    pull.click(tab.pull, inputs=pull_name, outputs=progress).then(tab.refresh, outputs=tables)
-    cancel.click(tab.cancel, inputs=pull_name, concurrency_limit=None)
-    delete.click(tab.delete, inputs=[chosen, confirm], outputs=[done, confirm]).then(tab.refresh, outputs=tables)
-    load.click(tab.load, inputs=warm, outputs=done).then(tab.refresh, outputs=tables)
+    # The UI's own events: scripts use REST /api/models or the named endpoints (API_REFERENCE.md).
+    private = {"api_visibility": "private"}
+    refresh.click(tab.refresh, outputs=tables, **private)
+    pull.click(tab.pull, inputs=pull_name, outputs=progress, **private).then(tab.refresh, outputs=tables, **private)
+    cancel.click(tab.cancel, inputs=pull_name, concurrency_limit=None, **private)
+    delete.click(tab.delete, inputs=[chosen, confirm], outputs=[done, confirm], **private).then(
+        tab.refresh, outputs=tables, **private)
+    load.click(tab.load, inputs=warm, outputs=done, **private).then(tab.refresh, outputs=tables, **private)
     return tab
