@@ -88,9 +88,9 @@ class SearchKeeper:
         started = time.perf_counter()
         fresh = SearchIndex(self.index.path.with_name(SEARCH_FILE + ".new"))
         try:
-            fresh.reset()
+            fresh.reset(bulk=True)
             fresh.put_chats(self._scan(jobs), fresh=True)  # no store lock: chat files are only ever replaced
-            fresh.close()
+            fresh.sync()
             with self.lock:
                 if self._stopping:
                     return
@@ -177,3 +177,10 @@ class SearchKeeper:
 
     def close(self) -> None:
         self.index.close()
+        # The callback is the store's bound method: a cycle. Cut it so a closed store is freed by reference
+        # counting alone, as a store whose records were frozen out of the collector's reach must be (chattable.py).
+        self.on_ready = _ignore
+
+
+def _ignore(states: dict[str, ChatState]) -> None:
+    """The callback of a closed keeper."""

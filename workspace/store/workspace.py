@@ -27,6 +27,7 @@ from loguru import logger
 
 from workspace.store import recovery, transfer
 from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
+from workspace.store.chattable import ChatTable, settle
 from workspace.store.errors import InvalidInput, NotFound, StoreBusy, StoreError
 from workspace.store.folders import ChatFolders
 from workspace.store.ids import check_id, new_id
@@ -64,7 +65,8 @@ class WorkspaceStore:
             self._index = IndexFile(self.data_dir, durable=durable)
             if not self._index.path.exists() and recovery.chat_folders(self.data_dir):
                 self._rebuild_index()
-            self._profiles, self._chats = self._index.load()
+            self._profiles, chats = self._index.load()
+            self._chats = ChatTable(chats)
             self._folders = ChatFolders(self.data_dir, durable=durable)
             self._folders.settle(self._chats)
             self._open: OrderedDict[str, ChatFile] = OrderedDict()
@@ -144,7 +146,7 @@ class WorkspaceStore:
         """Delete a profile and, for good, all its chats (trash included)."""
         with self._lock:
             self.get_profile(profile_id)
-            doomed = [c.id for c in self._chats.values() if c.profile_id == profile_id]
+            doomed = [c.id for c in self._chats.of_profile(profile_id)]
             self._remove_chats(doomed, drop_profiles=[profile_id])
             del self._profiles[profile_id]
 
@@ -174,8 +176,8 @@ class WorkspaceStore:
         words = query.casefold().split()
         with self._lock:
             check_id(profile_id, "profile id")
-            chats = [c for c in self._chats.values() if c.profile_id == profile_id
-                     and (include_deleted or c.deleted_at is None) and (kind is None or c.kind == kind)
+            chats = [c for c in self._chats.of_profile(profile_id)
+                     if (include_deleted or c.deleted_at is None) and (kind is None or c.kind == kind)
                      and all(word in c.title.casefold() for word in words)]
         chats.sort(key=lambda c: (not c.pinned, -c.updated_at, c.id))
         return chats
@@ -343,6 +345,7 @@ class WorkspaceStore:
         for chat_id, state in states.items():
             if chat_id in self._chats:
                 self._chats[chat_id] = with_activity(self._chats[chat_id], *state.activity)
+        settle(self._chats)  # the records are loaded (at start) or refreshed (after a rebuild): long-lived now
 
     def _rebuild_index(self) -> None:
         profiles, chats = recovery.rebuild(self.data_dir)
