@@ -68,15 +68,19 @@ class Filters:
             raise DashboardError("`since` is after `until`.")
         return cls(profile_id or None, kind or None, model or None, outcome or None, start, end)
 
-    def where(self) -> tuple[str, list[Any]]:
-        """A WHERE clause over `runs r` and its parameters."""
+    def where(self, joined: bool = False) -> tuple[str, list[Any]]:
+        """A WHERE clause over `runs r` and its parameters; `joined`: over `runs r` joined to `run_models rm`, whose
+        rows '' (every run) or the model filtered by pick each run once."""
         clauses, params = ["1"], []
         for column in ("profile_id", "kind", "outcome"):
             if getattr(self, column) is not None:
                 clauses.append(f"r.{column} = ?")
                 params.append(getattr(self, column))
-        if self.model is not None:
-            clauses.append("r.id IN (SELECT run FROM stages WHERE model = ?)")
+        if joined:
+            clauses.append("rm.model = ?")
+            params.append(self.model or "")
+        elif self.model is not None:
+            clauses.append("r.id IN (SELECT run FROM run_models WHERE model = ?)")
             params.append(self.model)
         if self.since is not None:
             clauses.append("r.ended_at >= ?")
@@ -145,14 +149,14 @@ class _Plan:
 
     @classmethod
     def of(cls, filters: Filters, width: int) -> _Plan:
-        raw_where, raw_params = filters.where()
-        if filters.model is not None or width != rollup.DAY:  # the day tables know no model per run, no hours
+        raw_where, raw_params = filters.where(joined=True)
+        if width != rollup.DAY:  # the day tables know no hours
             return cls("0", [], raw_where, raw_params, width)
         lo = math.ceil(filters.since / rollup.DAY) * rollup.DAY if filters.since is not None else None
         hi = math.floor(filters.until / rollup.DAY) * rollup.DAY if filters.until is not None else None
         if lo is not None and hi is not None and lo >= hi:
             return cls("0", [], raw_where, raw_params, width)
-        roll, roll_params = ["1"], []
+        roll, roll_params = ["run_model = ?"], [filters.model or ""]
         for column in ("profile_id", "kind", "outcome"):
             if getattr(filters, column) is not None:
                 roll.append(f"{column} = ?")

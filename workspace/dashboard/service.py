@@ -64,7 +64,7 @@ class DashboardService:
         """The values the page's filters offer: profiles, models and kinds seen in the history."""
         with self._lock:
             db = self._synced().db
-            models = [m for (m,) in db.execute("SELECT DISTINCT model FROM stages WHERE model != '' ORDER BY 1")]
+            models = [m for (m,) in db.execute("SELECT DISTINCT model FROM run_models WHERE model != '' ORDER BY 1")]
             profiles = [p for (p,) in db.execute("SELECT DISTINCT profile_id FROM runs WHERE profile_id IS NOT NULL")]
         return {"models": models, "profiles": profiles, "kinds": list(queries.KINDS),
                 "outcomes": list(queries.OUTCOMES)}
