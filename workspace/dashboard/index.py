@@ -1,9 +1,10 @@
 """The derived dashboard index, `<data>/logs/dashboard.sqlite`: one row per run and per stage, with where its line is.
 
 The history files stay the source of truth. This file only makes filters, totals and aggregates cheap:
-before each query it reads the lines appended since the last one (a file is known by its inode and
-its first bytes, so a rotation renames it without re-reading, and a file the retention deleted takes
-its rows with it). Missing, damaged or of an older layout, it is deleted and rebuilt from the files.
+`sync` reads the lines appended since the last one, as many bytes as it is allowed (a file is known by
+its inode and its first bytes, so a rotation renames it without re-reading, and a file the retention
+deleted takes its rows with it); `backlog` says how much is left. Missing, damaged or of an older
+layout, it is deleted and rebuilt from the files.
 """
 
 from __future__ import annotations
@@ -165,13 +166,6 @@ class DashboardIndex:
                             [(m, last + k) for k, (_, (row, _)) in enumerate(batch, 1)
                              for m in ["", *filter(None, row[-2].split(","))]])
         rollup.apply(self.db, "r.id > ?", [last], 1)
-
-    # -- reading ---------------------------------------------------------------------------------
-    def skipped(self) -> int:
-        return self.db.execute("SELECT COALESCE(SUM(skipped), 0) FROM files").fetchone()[0]
-
-    def file_names(self) -> dict[int, str]:
-        return dict(self.db.execute("SELECT ino, name FROM files"))
 
 
 RUN_COLUMNS = ("run_id, kind, profile_id, chat_id, started_at, ended_at, outcome, confidence, escalations, "
