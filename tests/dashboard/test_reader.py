@@ -148,6 +148,8 @@ def synthetic(tmp_path_factory):
     rng = random.Random(5)
     records = [synthetic_record(i, rng, 600) for i in range(2_000)]
     service = DashboardService(logs)
+    service.history(limit=1)  # about 2 MB: more than a query reads itself, the rest is read in the background
+    service.wait_indexed()
     yield records, service
     service.close()
 
@@ -158,7 +160,11 @@ def _count(records, **f):
                 and (not f.get("until") or r["ended_at"] <= f["until"])
                 and (not f.get("profile_id") or r["profile_id"] == f["profile_id"])
                 and (not f.get("outcome") or r["outcome"] == f["outcome"])
-                and (not f.get("model") or any(s["model_used"] == f["model"] for s in r["stages"])))
+                and (not f.get("model") or any(s["model_used"] == f["model"] for s in r["stages"]))
+                and (not f.get("stage") or any(s["stage"] == f["stage"] for s in r["stages"]))
+                and (f.get("confidence_min") is None or (r["confidence"] or -1) >= f["confidence_min"])
+                and (f.get("confidence_max") is None or r["confidence"] is not None
+                     and r["confidence"] <= f["confidence_max"]))
     return [r for r in records if keep(r)]
 
 
@@ -166,6 +172,9 @@ def _count(records, **f):
     {}, {"kind": "pipeline"}, {"since": START + 100_000}, {"since": START + 12_345, "until": START + 40_000},
     {"since": START + 123_457, "until": START + 1_000_001}, {"until": START + 733_333, "profile_id": "profile1"},
     {"model": "llama3.2:3b", "since": START + 1_000}, {"since": START + 12_345, "outcome": "failed"},
+    {"model": "qwen2.5-coder:7b"}, {"model": "deepseek-coder-v2:16b", "kind": "chat", "until": START + 900_000},
+    {"stage": "judge", "since": START + 5_000}, {"confidence_min": 40, "confidence_max": 59},
+    {"confidence_min": 90, "model": "llama3.2:3b"},
 ])
 def test_totals_and_aggregates_match_the_records(synthetic, filters):
     records, service = synthetic
@@ -178,8 +187,15 @@ def test_totals_and_aggregates_match_the_records(synthetic, filters):
     assert tiles["errors"] == sum(r["outcome"] == "error" for r in expected)
     assert tiles["tokens_out"] == sum(s["tokens_out"] for r in expected for s in r["stages"])
     assert tiles["checks_passed"] == sum(c["passed"] for r in expected for c in r["checks"])
+    stats = service.stats(**filters)
     escalated = [r for r in expected if r["escalations"]]
-    assert service.stats(**filters)["escalation"]["kept"] == sum(r["escalations"][0]["kept"] for r in escalated)
+    assert stats["escalation"]["kept"] == sum(r["escalations"][0]["kept"] for r in escalated)
+    models = {m["model"]: m for m in stats["models"]}
+    assert set(models) == {s["model_used"] for r in expected for s in r["stages"]}
+    for name, row in models.items():  # each model's calls and mean time to first token, in the runs filtered
+        used = [s for r in expected for s in r["stages"] if s["model_used"] == name]
+        assert row["calls"] == len(used)
+        assert row["mean_ttft_seconds"] == pytest.approx(sum(s["ttft_s"] for s in used) / len(used), abs=1e-3)
 
 
 def test_iso_times_paging_and_bad_filters(synthetic):
@@ -190,6 +206,7 @@ def test_iso_times_paging_and_bad_filters(synthetic):
     both = service.history(limit=14)
     assert [r["run_id"] for r in first["runs"] + second["runs"]] == [r["run_id"] for r in both["runs"]]
     for bad in [{"kind": "nope"}, {"outcome": "great"}, {"since": "yesterday-ish"},
-                {"since": START + 10, "until": START}, {"limit": 0}, {"offset": -1}]:
+                {"since": START + 10, "until": START}, {"limit": 0}, {"offset": -1}, {"confidence_min": "high"},
+                {"confidence_max": 101}, {"confidence_min": 60, "confidence_max": 50}]:
         with pytest.raises(DashboardError):
             service.history(**bad)

@@ -41,7 +41,7 @@ CREATE TABLE stage_bins(run_model TEXT NOT NULL, t INTEGER NOT NULL, kind TEXT N
 
 _KEY = ("rm.model AS run_model, CAST(r.ended_at / {w} AS INTEGER) * {w} AS t, r.kind, "
         "COALESCE(r.profile_id, '') AS profile_id, r.outcome")
-_RM = "runs r JOIN run_models rm ON rm.run = r.id"
+_RM = "runs r CROSS JOIN run_models rm ON rm.run = r.id"  # CROSS: SQLite keeps runs (the range) outermost
 RUNS = (f"SELECT {_KEY}, COUNT(*) AS runs, SUM(r.escalations > 0) AS escalated, SUM(r.escalation_kept) AS kept, "
         "SUM(r.checks_passed) AS checks_passed, SUM(r.checks_total) AS checks_total, SUM(r.tokens_in) AS tokens_in, "
         f"SUM(r.tokens_out) AS tokens_out FROM {_RM} WHERE {{where}} GROUP BY 1, 2, 3, 4, 5")
@@ -51,10 +51,10 @@ RUN_BINS = (f"SELECT run_model, t, kind, profile_id, outcome, metric, bin, COUNT
             "WHERE {where} AND r.confidence IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6, 7")
 STAGES = (f"SELECT {_KEY}, s.model, s.stage, COUNT(*) AS calls, SUM(s.seconds) AS seconds, "
           "SUM(s.tokens_in) AS tokens_in, SUM(s.tokens_out) AS tokens_out, COALESCE(SUM(s.ttft), 0) AS ttft_sum, "
-          "COUNT(s.ttft) AS ttft_n, SUM(s.status = 'failed') AS failed FROM stages s JOIN runs r ON r.id = s.run "
-          "JOIN run_models rm ON rm.run = r.id WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7")
-STAGE_BINS = (f"SELECT {_KEY}, s.model, s.sbin AS bin, COUNT(*) AS n FROM stages s JOIN runs r ON r.id = s.run "
-              "JOIN run_models rm ON rm.run = r.id WHERE {where} AND s.model != '' GROUP BY 1, 2, 3, 4, 5, 6, 7")
+          f"COUNT(s.ttft) AS ttft_n, SUM(s.status = 'failed') AS failed FROM {_RM} CROSS JOIN stages s ON s.run = r.id "
+          "WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7")
+STAGE_BINS = (f"SELECT {_KEY}, s.model, s.sbin AS bin, COUNT(*) AS n FROM {_RM} CROSS JOIN stages s ON s.run = r.id "
+              "WHERE {where} AND s.model != '' GROUP BY 1, 2, 3, 4, 5, 6, 7")
 
 # table, its grouping SQL, how many times that SQL takes the WHERE parameters, its key columns, its sums
 TABLES: dict[str, tuple[str, int, tuple[str, ...], tuple[str, ...]]] = {
