@@ -77,6 +77,7 @@ class DashboardService:
             while not self._closing and not self._writer.sync(history_files(self.logs_dir), STEP_BYTES):
                 pass
         except (OSError, sqlite3.Error):
+            self._writer.db.rollback()  # the step's rows and totals go together or not at all
             logger.exception("The dashboard index could not catch up with the history; the next query tries again")
         finally:
             with self._state:
