@@ -1,7 +1,8 @@
 """Benchmark: the dashboard over 100,000 history records in rotated files.
 
 Measures the first page of the dashboard query and the aggregates behind the plots, with the index
-built (as the app runs) and the time to build the index from nothing (a lost index), against a
+built (as the app runs), the first request over a lost index (it answers from what it indexed in its
+own small step) and the time the background rebuild takes, against a
 baseline in the same process: parsing every line of every file. Targets: each query ≤ 300 ms and
 memory growth ≤ 50 MB while computing them.
 
@@ -124,8 +125,17 @@ def main() -> None:
         print(f"{'baseline: parse every line':<34} {baseline:9.1f} ms")
         service = DashboardService(logs)
         began = time.perf_counter()
-        service.history(limit=1)
-        print(f"{'index built from nothing':<34} {(time.perf_counter() - began) * 1000:9.1f} ms (once, when lost)")
+        first = service.history(limit=50)
+        print(f"{'first request, index lost':<34} {(time.perf_counter() - began) * 1000:9.1f} ms "
+              f"(target ≤ {TARGET_MS}; answered from {first['total']} runs indexed so far, "
+              f"complete: {first['index']['complete']})")
+        began_during = time.perf_counter()
+        during = service.stats()
+        print(f"{'aggregates while it catches up':<34} {(time.perf_counter() - began_during) * 1000:9.1f} ms "
+              f"(target ≤ {TARGET_MS}; {during['tiles']['runs']} runs indexed so far)")
+        service.wait_indexed()
+        print(f"{'index rebuilt in the background':<34} {(time.perf_counter() - began) * 1000:9.1f} ms "
+              "(once, when lost; queries answer meanwhile)")
         measure("first page (50 runs)", lambda: service.history(limit=50), baseline)
         measure("first page, filtered by model", lambda: service.history(limit=50, model=MODELS[3]), baseline)
         measure("aggregates (stats), everything", lambda: service.stats(), baseline)

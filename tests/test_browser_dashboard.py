@@ -1,6 +1,6 @@
 """The dashboard page in a real browser (Debian's chromium via Playwright) against the real app and model:
 a pipeline run made over REST shows in the runs table, the tiles and plots render, a click on its row
-opens its stages; a screenshot of the page is saved in the test's output folder."""
+opens its stage tree and stages; a screenshot of the page is saved in the test's output folder."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_dashboard_shows_runs_plots_and_a_runs_stages(page, running_app, tmp_pat
     page.wait_for_function("() => document.querySelector('#dash-run-detail')?.innerText.includes('Stages')")
     detail = page.locator("#dash-run-detail").inner_text()
     assert run_id in detail and "coder" in detail and "Task" in detail
+    assert "Stage tree" in detail and "█" in detail  # the run's stages as a tree with time bars
     assert ("Verdict" in detail) == (run["outcome"] in ("passed", "failed", "unverified"))
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000

@@ -53,7 +53,10 @@ def test_each_kind_of_run_is_in_the_history_with_its_fields(activity):
         assert stage["ttft_s"] is not None and stage["ttft_s"] > 0  # from the model's final stats
     assert pipeline["run_id"] == activity["run"]["run_id"] and pipeline["outcome"] == activity["run"]["outcome"]
     assert {"task", "final_code", "confidence", "checks", "escalations", "isolation", "judge_score"} <= set(pipeline)
-    assert pipeline["checks"] and all(STAGE_FIELDS | {"label", "output"} <= set(s) for s in pipeline["stages"])
+    assert pipeline["checks"]
+    assert all(STAGE_FIELDS | {"label", "output", "ttft_s"} <= set(s) for s in pipeline["stages"])
+    answered = [s for s in pipeline["stages"] if s["tokens_out"] > 0]
+    assert answered and all(s["ttft_s"] > 0 for s in answered)  # each model stage's first token, by the run's clock
     for record in got["runs"]:
         assert activity["before"] <= record["started_at"] <= record["ended_at"] <= activity["after"]
 
@@ -66,6 +69,10 @@ def test_filters_and_paging(activity):
     assert history(api, profile_id=profile, model=model)["total"] == 3
     assert history(api, profile_id=profile, model="no-such-model:1b")["total"] == 0
     assert history(api, profile_id=profile, outcome="unverified")["total"] == 2
+    assert [r["run_id"] for r in history(api, profile_id=profile, stage="coder")["runs"]] == [run_id]
+    assert history(api, profile_id=profile, stage="chat")["total"] == 1
+    assert [r["run_id"] for r in history(api, profile_id=profile, confidence_min=0, confidence_max=100)["runs"]] \
+        == [run_id]  # only the pipeline run has a confidence
     iso = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(activity["before"] - 1))
     assert history(api, profile_id=profile, since=iso)["total"] == 3
     assert history(api, profile_id=profile, until=str(activity["before"] - 1))["total"] == 0
@@ -76,7 +83,8 @@ def test_filters_and_paging(activity):
 
 def test_bad_filters_are_a_clear_4xx(activity):
     api = activity["api"]
-    for params in [{"kind": "poem"}, {"outcome": "great"}, {"since": "last tuesday"}, {"since": "10", "until": "5"}]:
+    for params in [{"kind": "poem"}, {"outcome": "great"}, {"since": "last tuesday"}, {"since": "10", "until": "5"},
+                   {"confidence_min": "high"}, {"confidence_max": "150"}]:
         response = api.get("/dashboard/history", params=params)
         assert response.status_code == 400 and response.json()["error"]
     assert api.get("/dashboard/history", params={"limit": 0}).status_code == 422
@@ -89,11 +97,13 @@ def test_run_detail_stats_and_backend(activity):
     detail = api.get(f"/dashboard/runs/{activity['run']['run_id']}").json()
     assert detail["task"] == ADD_TASK and detail["stages"][0]["output"]
     stats = api.get("/dashboard/stats", params={"profile_id": profile}).json()
-    assert stats["tiles"]["runs"] == 3 and stats["tiles"]["pipeline_runs"] == 1
+    assert stats["tiles"]["runs"] == 3 and stats["tiles"]["pipeline_runs"] == 1 and stats["index"]["complete"]
     assert sum(v["runs"] for v in stats["volume"]) == 3
     model = activity["message"]["model"]
     row = next(m for m in stats["models"] if m["model"] == model)
     assert row["calls"] >= 3 and row["p50_seconds"] > 0 and row["mean_ttft_seconds"] > 0
+    pipeline_only = api.get("/dashboard/stats", params={"profile_id": profile, "kind": "pipeline"}).json()
+    assert all(m["mean_ttft_seconds"] > 0 for m in pipeline_only["models"])  # pipeline stages record it too
     assert {s["stage"] for s in stats["stages"]} >= {"chat", "study", "coder"}
     backend = api.get("/dashboard/backend").json()
     assert backend["kind"] == "embedded" and backend["up"] is True and backend["version"]

@@ -46,6 +46,19 @@ def parse_time(value: str | float | None, name: str) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
+def parse_confidence(value: str | float | None, name: str) -> float | None:
+    """A confidence bound, 0..100 (empty means none)."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not 0 <= number <= 100:
+        raise DashboardError(f"`{name}` must be a number from 0 to 100, not {value!r}.")
+    return number
+
+
 @dataclass(frozen=True)
 class Filters:
     profile_id: str | None = None
@@ -54,10 +67,15 @@ class Filters:
     outcome: str | None = None
     since: float | None = None
     until: float | None = None
+    stage: str | None = None  # runs that had a stage of this name (coder, judge, chat, …)
+    confidence_min: float | None = None
+    confidence_max: float | None = None
 
     @classmethod
     def of(cls, profile_id: str | None = None, kind: str | None = None, model: str | None = None,
-           outcome: str | None = None, since: str | float | None = None, until: str | float | None = None) -> Filters:
+           outcome: str | None = None, since: str | float | None = None, until: str | float | None = None,
+           stage: str | None = None, confidence_min: str | float | None = None,
+           confidence_max: str | float | None = None) -> Filters:
         """Checked filters from what a user typed (empty means "any")."""
         if kind and kind not in KINDS:
             raise DashboardError(f"`kind` must be one of {', '.join(KINDS)}, not {kind!r}.")
@@ -66,18 +84,39 @@ class Filters:
         start, end = parse_time(since, "since"), parse_time(until, "until")
         if start is not None and end is not None and start > end:
             raise DashboardError("`since` is after `until`.")
-        return cls(profile_id or None, kind or None, model or None, outcome or None, start, end)
+        low = parse_confidence(confidence_min, "confidence_min")
+        high = parse_confidence(confidence_max, "confidence_max")
+        if low is not None and high is not None and low > high:
+            raise DashboardError("`confidence_min` is above `confidence_max`.")
+        return cls(profile_id or None, kind or None, model or None, outcome or None, start, end, stage or None,
+                   low, high)
 
-    def where(self) -> tuple[str, list[Any]]:
-        """A WHERE clause over `runs r` and its parameters."""
+    @property
+    def beyond_rollups(self) -> bool:
+        """Filters the day tables do not key (the aggregates then read the rows)."""
+        return self.stage is not None or self.confidence_min is not None or self.confidence_max is not None
+
+    def where(self, joined: bool = False) -> tuple[str, list[Any]]:
+        """A WHERE clause over `runs r` and its parameters; `joined`: over `runs r` joined to `run_models rm`, whose
+        rows '' (every run) or the model filtered by pick each run once."""
         clauses, params = ["1"], []
         for column in ("profile_id", "kind", "outcome"):
             if getattr(self, column) is not None:
                 clauses.append(f"r.{column} = ?")
                 params.append(getattr(self, column))
-        if self.model is not None:
-            clauses.append("r.id IN (SELECT run FROM stages WHERE model = ?)")
+        if joined:
+            clauses.append("rm.model = ?")
+            params.append(self.model or "")
+        elif self.model is not None:
+            clauses.append("r.id IN (SELECT run FROM run_models WHERE model = ?)")
             params.append(self.model)
+        if self.stage is not None:
+            clauses.append("r.id IN (SELECT run FROM stages WHERE stage = ?)")
+            params.append(self.stage)
+        for bound, op in (("confidence_min", ">="), ("confidence_max", "<=")):
+            if getattr(self, bound) is not None:
+                clauses.append(f"r.confidence {op} ?")
+                params.append(getattr(self, bound))
         if self.since is not None:
             clauses.append("r.ended_at >= ?")
             params.append(self.since)
@@ -145,14 +184,14 @@ class _Plan:
 
     @classmethod
     def of(cls, filters: Filters, width: int) -> _Plan:
-        raw_where, raw_params = filters.where()
-        if filters.model is not None or width != rollup.DAY:  # the day tables know no model per run, no hours
+        raw_where, raw_params = filters.where(joined=True)
+        if width != rollup.DAY or filters.beyond_rollups:  # the day tables know no hours, stages or confidences
             return cls("0", [], raw_where, raw_params, width)
         lo = math.ceil(filters.since / rollup.DAY) * rollup.DAY if filters.since is not None else None
         hi = math.floor(filters.until / rollup.DAY) * rollup.DAY if filters.until is not None else None
         if lo is not None and hi is not None and lo >= hi:
             return cls("0", [], raw_where, raw_params, width)
-        roll, roll_params = ["1"], []
+        roll, roll_params = ["run_model = ?"], [filters.model or ""]
         for column in ("profile_id", "kind", "outcome"):
             if getattr(filters, column) is not None:
                 roll.append(f"{column} = ?")

@@ -40,6 +40,7 @@ class StageRecord:
     started: float = 0.0  # seconds since the run began
     note: str = ""
     output: str = ""
+    ttft_s: float | None = None  # request to first token, as the run waited for it (queue, load, prompt)
 
     def as_dict(self, with_output: bool = True) -> dict:
         data = dict(self.__dict__)
@@ -103,6 +104,7 @@ class RunContext:
         closer = StreamCloser()
         with self._lock:
             self._open_streams.add(closer)
+        asked = time.monotonic()
         stream = self.gateway.chat_stream(record.model_used, messages, options=options, format=format,
                                           host=record.host or None, closer=closer)
         try:
@@ -113,6 +115,8 @@ class RunContext:
                     record.tokens_out = item.stats.get("eval_count", len(parts))
                     break
                 if isinstance(item, Delta) and item.text:
+                    if not parts and record.ttft_s is None:  # by our clock: a stream cut early has no server stats
+                        record.ttft_s = round(time.monotonic() - asked, 4)
                     parts.append(item.text)
                     self.emit({"event": "delta", "stage": record.stage, "label": record.label, "text": item.text})
                     text = "".join(parts)

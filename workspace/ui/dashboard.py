@@ -1,8 +1,10 @@
 """The dashboard page at /dashboard: filters and a time range for the whole page, headline tiles, native plots,
 the runs table with paging, a run's detail, and the backend's status; refreshed by a button and a timer.
 
-A click on a table row opens that run; a brush over a plot of time narrows the page to that time, a
-click on a model's bar filters by that model. Everything comes from `services.dashboard`.
+A click on a table row opens that run (its stage tree, then each stage); a brush over a plot of time narrows the
+page to that time, a model picked in a model plot filters by that model, an outcome in the escalation plot by
+that outcome; confidences or stages picked in their plots narrow the runs table to the runs behind them.
+Everything comes from `services.dashboard`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def build(services: Services) -> dict[str, Any]:
                                 title="Did escalation change the outcome?", elem_id="plot-escalation")
         stages = gr.BarPlot(x="stage", y="seconds", title="Time per stage (mean)", elem_id="plot-stages",
                             y_lim=[0, None])
-    gr.Markdown("### Runs — click a row to open it")
+    gr.Markdown("### Runs — click a row to open it; pick bars in a plot to see the runs behind them")
+    with gr.Row():
+        stage = gr.Textbox(label="Runs with a stage named", elem_id="dash-stage", placeholder="e.g. judge")
+        confidence_box = gr.Textbox(label="Runs with confidence", elem_id="dash-confidence", placeholder="e.g. 40-59")
     table = gr.DataFrame(headers=view.TABLE_COLUMNS, interactive=False, elem_id="dash-runs", wrap=True)
     with gr.Row():
         previous = gr.Button("← Newer", elem_id="dash-prev", scale=0)
@@ -75,7 +80,7 @@ def build(services: Services) -> dict[str, Any]:
         backend = gr.Markdown(elem_id="dash-backend")
     timer = gr.Timer(REFRESH_S)
 
-    filters = [span, since, until, profile, kind, model, outcome]
+    filters = [span, since, until, profile, kind, model, outcome, stage, confidence_box]
     plots = [volume, errors, escalation_time, latency, ttft, speed, tokens, confidence, escalation, stages]
     outputs = [status, tiles, *plots, table, page_label, profile, model, backend]
 
@@ -86,15 +91,18 @@ def build(services: Services) -> dict[str, Any]:
                 "until": end}
 
     @shown_errors
-    def load(span_, since_, until_, profile_, kind_, model_, outcome_, offset_):
+    def load(span_, since_, until_, profile_, kind_, model_, outcome_, stage_, confidence_, offset_):
         chosen = _filters(span_, since_, until_, profile_, kind_, model_, outcome_)
         stats = dashboard.stats(**chosen)
-        page = dashboard.history(PAGE_SIZE, offset_, **chosen)
+        low, high = view.confidence_bounds(confidence_)  # these two narrow the table only, not the plots
+        page = dashboard.history(PAGE_SIZE, offset_, **chosen, stage=stage_.strip(), confidence_min=low,
+                                 confidence_max=high)
         names = {p.id: p.name for p in services.store.list_profiles()}
         frames = view.plots(stats)
         options = dashboard.options()
         last = min(offset_ + PAGE_SIZE, page["total"])
         note = f" · {page['skipped_lines']} damaged history line(s) skipped" if page["skipped_lines"] else ""
+        note += view.index_note(stats["index"])
         return (f"{stats['tiles']['runs']:,} run(s) in the range, by {stats['bucket']}{note}", view.tiles(stats),
                 *(frames[k] for k in ("volume", "errors", "escalation_time", "latency", "ttft", "speed", "tokens",
                                       "confidence", "escalation", "stages")),
@@ -123,20 +131,35 @@ def build(services: Services) -> dict[str, Any]:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return str(frame.iloc[row]["run_id"]) if 0 <= row < len(frame) else ""
 
+    def _picked(evt: gr.SelectData) -> list[Any]:
+        return list(evt.index) if isinstance(evt.index, (list, tuple)) else [evt.index]
+
     def plot_selected(evt: gr.SelectData):
         """A brush over time narrows the range; a model picked in a model plot filters by it."""
-        picked = evt.index if isinstance(evt.index, (list, tuple)) else [evt.index]
+        picked = _picked(evt)
         if picked and all(isinstance(v, (int, float)) for v in picked):
             return CUSTOM, str(min(picked)), str(max(picked)), gr.skip()
         models = [v for v in picked if isinstance(v, str)]
         return (gr.skip(),) * 3 + (models[0] if models else gr.skip(),)
+
+    def outcome_selected(evt: gr.SelectData):
+        """An outcome picked in the escalation plot: the pipeline runs that ended so."""
+        outcomes = [v for v in _picked(evt) if v in view.OUTCOMES]
+        return ("pipeline", outcomes[0]) if len(outcomes) == 1 else (gr.skip(), gr.skip())
+
+    def confidence_selected(evt: gr.SelectData):
+        return view.picked_confidence(_picked(evt)) or gr.skip()
+
+    def stage_selected(evt: gr.SelectData):
+        stages = [v for v in _picked(evt) if isinstance(v, str)]
+        return stages[0] if len(stages) == 1 else gr.skip()
 
     span.change(lambda s: (gr.Textbox(visible=s == CUSTOM),) * 2, span, [since, until], queue=False,
                 api_name=False)
     reload_page = dict(fn=first_page, inputs=filters, outputs=[offset, *outputs], api_name=False)
     for control in (span, profile, kind, model, outcome):
         control.input(**reload_page)
-    for box in (since, until):
+    for box in (since, until, stage, confidence_box):
         box.submit(**reload_page)
     refresh.click(**reload_page)
     timer.tick(load, [*filters, offset], outputs, api_name=False, show_progress="hidden")
@@ -146,4 +169,7 @@ def build(services: Services) -> dict[str, Any]:
     run_id.submit(open_run, run_id, detail, api_name=False)
     for plot in (volume, errors, escalation_time, latency, ttft, speed, tokens):
         plot.select(plot_selected, None, [span, since, until, model], api_name=False).then(**reload_page)
+    escalation.select(outcome_selected, None, [kind, outcome], api_name=False).then(**reload_page)
+    confidence.select(confidence_selected, None, confidence_box, api_name=False).then(**reload_page)
+    stages.select(stage_selected, None, stage, api_name=False).then(**reload_page)
     return reload_page  # the page's load event (registered by the caller, on the page's own Blocks)

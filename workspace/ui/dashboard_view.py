@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+OUTCOMES = ("passed", "unverified", "failed", "cancelled", "error")
 RANGES = {"Last 24 hours": 86_400, "Last 7 days": 7 * 86_400, "Last 30 days": 30 * 86_400, "All time": None}
 TABLE_COLUMNS = ["ended", "run_id", "kind", "outcome", "profile", "models", "confidence", "seconds", "tokens", "task"]
 STAGE_OUTPUT_CHARS = 4_000
@@ -32,7 +33,8 @@ def plots(stats: dict[str, Any]) -> dict[str, pd.DataFrame]:
     escalated = [{"outcome": r["outcome"], "runs": n, "escalation": label} for r in stats["escalation"]["by_outcome"]
                  for label, n in (("not escalated", r["runs"] - r["escalated"]),
                                   ("escalated, kept", r["kept"]), ("escalated, not kept", r["escalated"] - r["kept"]))]
-    confidence = [{"confidence": f"{c['confidence']}–{c['confidence'] + 9}", "outcome": c["outcome"],
+    confidence = [{"confidence": f"{c['confidence']}–{100 if c['confidence'] >= 90 else c['confidence'] + 9}",
+                   "outcome": c["outcome"],
                    "runs": c["runs"]} for c in stats["confidence"]]
     return {
         "volume": _frame(volume, ["time", "kind", "runs"]),
@@ -50,6 +52,14 @@ def plots(stats: dict[str, Any]) -> dict[str, pd.DataFrame]:
         "stages": _frame([{"stage": s["stage"], "seconds": s["mean_seconds"]} for s in stats["stages"]],
                          ["stage", "seconds"]),
     }
+
+
+def index_note(index: dict[str, Any]) -> str:
+    """What the status line adds while the index still catches up with the history files."""
+    if index.get("complete", True):
+        return ""
+    read = index["indexed_bytes"] / max(index["indexed_bytes"] + index["behind_bytes"], 1)
+    return f" · still reading the history ({read:.0%} so far): the figures cover what is read"
 
 
 def _percent(value: float | None) -> str:
@@ -114,6 +124,8 @@ def run_detail(record: dict[str, Any]) -> str:
         lines += [f"- round {e.get('round')}: {e.get('reason')} → {e.get('model')}, confidence "
                   f"{e.get('confidence_before')} → {e.get('confidence_after')} "
                   f"({'kept' if e.get('kept') else 'not kept'})" for e in record["escalations"]]
+    if record.get("stages"):
+        lines += ["#### Stage tree", "```text", stage_tree(record), "```"]
     lines.append("#### Stages")
     for s in record.get("stages") or []:
         ttft = f", first token {s['ttft_s']:.2f} s" if s.get("ttft_s") is not None else ""
@@ -128,6 +140,48 @@ def run_detail(record: dict[str, Any]) -> str:
     if record.get("final_code"):
         lines += ["#### Final code", f"```{record.get('language') or ''}\n{record['final_code']}\n```"]
     return "\n".join(lines)
+
+
+TREE_BAR = 24
+
+
+def stage_tree(record: dict[str, Any]) -> str:
+    """The run's stages as a tree (grouped by kind of stage, in the order they ran) with a time bar each: where
+    in the run it started and how long it took, its model, time to first token and status. Plain text."""
+    stages = record.get("stages") or []
+    total = max([(s.get("started") or 0) + (s.get("seconds") or 0) for s in stages]
+                + [(record.get("ended_at") or 0) - (record.get("started_at") or record.get("ended_at") or 0), 1e-9])
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for s in stages:
+        groups.setdefault(str(s.get("stage") or "?"), []).append(s)
+    width = max(len(str(s.get("label") or s.get("stage"))) for s in stages)
+    lines = [f"{record.get('kind', 'run')} {record.get('run_id')} — {record.get('outcome')}, {total:.1f} s"]
+    for g, (name, members) in enumerate(groups.items()):
+        last_group = g == len(groups) - 1
+        lines.append(f"{'└─' if last_group else '├─'} {name}")
+        for k, s in enumerate(members):
+            start, took = s.get("started") or 0, s.get("seconds") or 0
+            lo = min(int(start / total * TREE_BAR), TREE_BAR - 1)
+            hi = max(lo + 1, min(round((start + took) / total * TREE_BAR), TREE_BAR))
+            bar = "·" * lo + "█" * (hi - lo) + "·" * (TREE_BAR - hi)
+            ttft = f", first token {s['ttft_s']:.2f} s" if s.get("ttft_s") is not None else ""
+            branch = "   " if last_group else "│  "
+            lines.append(f"{branch}{'└─' if k == len(members) - 1 else '├─'} "
+                         f"{str(s.get('label') or s.get('stage')):<{width}} [{bar}] {start:6.1f} +{took:5.1f} s  "
+                         f"{s.get('status')}  {s.get('model_used') or '—'}{ttft}")
+    return "\n".join(lines)
+
+
+def confidence_bounds(text: str) -> tuple[str, str]:
+    """("40", "59") from what the confidence box holds ("40-59", "40–59", "70"); empty strings for none."""
+    parts = [p.strip() for p in text.replace("–", "-").split("-", 1)] if text and text.strip() else []
+    return (parts[0], parts[-1]) if parts else ("", "")
+
+
+def picked_confidence(values: list[Any]) -> str:
+    """The confidence box's text for bars picked in the confidence plot (labelled "40–49")."""
+    lows = [int(str(v).replace("–", "-").split("-")[0]) for v in values if str(v)[:1].isdigit()]
+    return f"{min(lows)}-{100 if max(lows) >= 90 else max(lows) + 9}" if lows else ""  # the top bar holds 100
 
 
 def backend(status: dict[str, Any]) -> str:
