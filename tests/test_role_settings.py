@@ -6,7 +6,6 @@ that is down fails only the role that uses it, naming it."""
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 
 import pytest
@@ -16,19 +15,7 @@ from loguru import logger
 
 from workspace import api, api_models
 from workspace.llm_openai import KEYS_FILE
-from workspace.settings import DEFAULT_SETTINGS_FILE, Role, load_settings
-
-
-@pytest.fixture
-def settings_path(tmp_path, monkeypatch):
-    """A copy of the documented settings file, the one the app reads and writes during the test."""
-    path = tmp_path / "settings.toml"
-    shutil.copy(DEFAULT_SETTINGS_FILE, path)
-    monkeypatch.setenv("WORKSPACE_SETTINGS_FILE", str(path))
-    for key in ("WORKSPACE_MODELS__CODER", "WORKSPACE_MODELS__CHAT", "WORKSPACE_OLLAMA__ROLE_HOSTS",
-                "WORKSPACE_OPENAI__ROLE_URLS"):
-        monkeypatch.delenv(key, raising=False)
-    return path
+from workspace.settings import Role, load_settings
 
 
 @pytest.fixture

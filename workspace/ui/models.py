@@ -1,6 +1,7 @@
 """The Models tab: each backend's health, the installed models with their details and whether they are
 loaded, which role runs which model (and why), pull with progress and Cancel, delete with a
-confirmation, and warm-up. Everything goes through `services.models` (workspace/models_service.py).
+confirmation, warm-up, and per role its global default model and its backend (saved to the settings file).
+Everything goes through `services.models` (workspace/models_service.py).
 
 The tables and the progress text are plain functions (`*_table`, `PullProgress`), tested without a browser.
 """
@@ -13,10 +14,15 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from workspace.models_service import is_remote
 from workspace.services import Services
+from workspace.settings import Role
 from workspace.ui.errors import shown_errors
 
 BAR_CELLS = 20
+BACKEND_KINDS = [("This app's backend", "default"), ("An Ollama host", "ollama"),
+                 ("An OpenAI-compatible server", "openai")]
+LEAVES = "⚠️ **outside this network: prompts sent to it leave the machine**"
 
 
 def backends_table(backends: list[dict[str, Any]]) -> str:
@@ -25,7 +31,7 @@ def backends_table(backends: list[dict[str, Any]]) -> str:
         state = "✅ up" if b["healthy"] else f"❌ down{': ' + b['error'] if b.get('error') else ''}"
         latency = f"{b['latency_ms']:.0f} ms" if b.get("latency_ms") is not None else "—"
         if b.get("remote"):
-            state += " · ⚠️ **outside this network: prompts sent to it leave the machine**"
+            state += " · " + LEAVES
         rows.append(f"| {b['host']} | {b['kind']} | {state} | {b.get('version') or '—'} | {latency} |")
     return "\n".join(rows)
 
@@ -48,7 +54,8 @@ def roles_table(roles: dict[str, dict[str, Any]]) -> str:
     rows = ["| role | model that runs | asked for | from | host |", "|---|---|---|---|---|"]
     for role, r in roles.items():
         fallback = f" — **fallback**: `{r['requested']}` is not installed" if r["substituted"] else ""
-        rows.append(f"| {role} | `{r['model']}`{fallback} | `{r['requested']}` | {r['source']} setting | {r['host']} |")
+        host = r["host"] + (" · " + LEAVES if is_remote(r["host"]) else "")
+        rows.append(f"| {role} | `{r['model']}`{fallback} | `{r['requested']}` | {r['source']} setting | {host} |")
     return "\n".join(rows)
 
 
@@ -94,17 +101,45 @@ class ModelsTab:
     def __init__(self, services: Services):
         self.services = services
         self._tables: list[Any] = []
+        self._role_form: list[Any] = []
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Fill the tables when a page opens (they show the backends as they are then)."""
         demo.load(self.refresh, outputs=self._tables)
+        role, model, kind, url = self._role_form
+        demo.load(self.role_form, inputs=role, outputs=[model, kind, url])
 
     @shown_errors
     def refresh(self) -> tuple[str, str, str, Any, Any]:
         overview = self.services.models.overview()
         names = sorted({m["name"] for m in overview["models"]})
         return (backends_table(overview["backends"]), models_table(overview["models"]),
-                roles_table(overview["roles"]), gr.update(choices=names), gr.update(choices=names))
+                roles_table(overview["roles"]), gr.update(choices=names), gr.update(choices=names),
+                gr.update(choices=names))
+
+    @shown_errors
+    def role_form(self, role: str) -> tuple[str, str, str]:
+        """The role's saved default model, backend kind and URL, to edit."""
+        chosen, settings = Role(role), self.services.settings
+        if chosen in settings.openai.role_urls:
+            return settings.models.for_role(chosen), "openai", settings.openai.role_urls[chosen]
+        url = settings.ollama.role_hosts.get(chosen, "")
+        return settings.models.for_role(chosen), "ollama" if url else "default", url
+
+    @shown_errors
+    def save_default(self, role: str, model: str) -> str:
+        result = self.services.models.set_default(role, model or "")
+        return (f"Saved: **{role}** uses `{result['requested']}` by default (a profile or a chat may override "
+                f"it); now running `{result['model']}`.")
+
+    @shown_errors
+    def save_backend(self, role: str, kind: str, url: str, api_key: str) -> tuple[str, str]:
+        """Saves the role's backend; the key box is emptied (a key is never shown back), blank keeps the kept key."""
+        result = self.services.models.set_backend(role, kind, url or "", (api_key or "").strip() or None)
+        said = f"Saved: **{role}** runs at {result['host']}."
+        if result["remote"]:
+            said += f" {LEAVES}."
+        return said, ""
 
     @shown_errors
     def pull(self, name: str) -> Iterator[str]:
@@ -155,10 +190,37 @@ def build(services: Services) -> ModelsTab:
             warm = gr.Dropdown(label="Model to load now (warm-up)", choices=[], scale=3)
             load = gr.Button("Load now", scale=1)
         done = gr.Markdown()
-    tables = tab._tables = [backends, installed, roles, chosen, warm]
+    role_inputs, saved = _role_settings()
+    tables = tab._tables = [backends, installed, roles, chosen, warm, role_inputs[1]]
     refresh.click(tab.refresh, outputs=tables)
     pull.click(tab.pull, inputs=pull_name, outputs=progress).then(tab.refresh, outputs=tables)
     cancel.click(tab.cancel, inputs=pull_name, concurrency_limit=None)
     delete.click(tab.delete, inputs=[chosen, confirm], outputs=[done, confirm]).then(tab.refresh, outputs=tables)
     load.click(tab.load, inputs=warm, outputs=done).then(tab.refresh, outputs=tables)
+    role, model, kind, url, key, save_default, save_backend = role_inputs
+    tab._role_form = [role, model, kind, url]
+    role.change(tab.role_form, inputs=role, outputs=[model, kind, url])
+    save_default.click(tab.save_default, inputs=[role, model], outputs=saved).then(tab.refresh, outputs=tables)
+    save_backend.click(tab.save_backend, inputs=[role, kind, url, key], outputs=[saved, key]).then(
+        tab.refresh, outputs=tables)
     return tab
+
+
+def _role_settings() -> tuple[list[Any], Any]:
+    """The form for a role's global default model and its backend; saved to the settings file."""
+    with gr.Accordion("A role's default model and backend", open=False):
+        gr.Markdown("Saved to the settings file. A profile or a chat can still override the model "
+                    "(chat > profile > global). A backend beyond this machine and your private network would "
+                    "receive your prompts: it is refused unless `openai.allow_remote` is set, and marked ⚠️.")
+        with gr.Row():
+            role = gr.Dropdown(label="Role", choices=[r.value for r in Role], value=Role.CODER.value, scale=1)
+            model = gr.Dropdown(label="Global default model", choices=[], allow_custom_value=True, scale=3,
+                                elem_id="role-default-model")
+            save_default = gr.Button("Save default", scale=1)
+        with gr.Row():
+            kind = gr.Radio(BACKEND_KINDS, value="default", label="Runs on", scale=2)
+            url = gr.Textbox(label="Ollama host or base URL", placeholder="http://gpu-box.lan:8000/v1", scale=2)
+            key = gr.Textbox(label="API key (optional; kept in the data folder)", type="password", scale=1)
+            save_backend = gr.Button("Save backend", scale=1)
+        saved = gr.Markdown(elem_id="role-saved")
+    return [role, model, kind, url, key, save_default, save_backend], saved
