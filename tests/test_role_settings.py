@@ -124,3 +124,23 @@ def test_a_remote_backend_is_taken_only_when_allowed_and_said_to_receive_the_pro
     reply = client.put("/api/models/roles/reviewer/backend", json={"kind": "openai", "url": "https://api.example.com/v1"})
     assert reply.status_code == 200 and reply.json()["remote"] is True
     assert services.router.effective(Role.REVIEWER).host == "https://api.example.com/v1"
+
+
+def test_choosing_a_default_can_warm_it_up_and_a_failed_warm_up_still_saves(client, services, settings_path,
+                                                                             starter_model, unused_port_url):
+    reply = client.put("/api/models/roles/coder/default", json={"model": starter_model, "load": True}).json()
+    assert reply["warm_up"] == "load"
+    loaded = next(m for m in client.get("/api/models").json()["models"] if m["name"] == starter_model)["loaded"]
+    assert loaded is not None
+    client.put("/api/models/roles/study/backend", json={"kind": "ollama", "url": unused_port_url})
+    reply = client.put("/api/models/roles/study/default", json={"model": starter_model, "load": True})
+    assert reply.status_code == 200 and unused_port_url in reply.json()["warm_up_error"]
+    assert load_settings().models.study == starter_model
+
+
+def test_a_role_on_an_openai_server_takes_that_servers_model_ids(client, services, engine_url):
+    client.put("/api/models/roles/judge/backend", json={"kind": "openai", "url": engine_url + "/v1"})
+    reply = client.put("/api/models/roles/judge/default", json={"model": "/models/Qwen2.5-7B.gguf", "load": True})
+    assert reply.status_code == 200 and reply.json()["requested"] == "/models/Qwen2.5-7B.gguf"
+    assert "loads its models itself" in reply.json()["warm_up_error"]
+    assert client.put("/api/models/roles/judge/default", json={"model": "two words"}).status_code == 400

@@ -31,6 +31,7 @@ class PullIn(BaseModel):
 class DefaultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str = Field(max_length=MAX_NAME)  # "" only for escalation (it then follows the reviewer)
+    load: bool = False  # warm-up: load the model that now runs for the role
 
 
 class BackendIn(BaseModel):
@@ -55,7 +56,7 @@ def router(services: Services) -> APIRouter:
 
     @api.put("/models/roles/{role}/default")
     def set_default(role: str, body: DefaultIn) -> dict[str, Any]:
-        return models.set_default(role, body.model)
+        return models.set_default(role, body.model, warm=body.load)
 
     @api.put("/models/roles/{role}/backend")
     def set_backend(role: str, body: BackendIn) -> dict[str, Any]:

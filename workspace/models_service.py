@@ -37,6 +37,7 @@ MAX_NAME = 200
 # Ollama's `[host[:port]/][namespace/]model[:tag]`: every part starts with a letter or digit, so no `..`.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _NAME = re.compile(rf"^(?:{_PART}(?::[0-9]+)?/)*{_PART}(?::{_PART})?$")
+_MODEL_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,200}$")  # an OpenAI-compatible server's model id
 
 
 class ModelsError(Exception):
@@ -213,15 +214,29 @@ class ModelsService:
 
     # --- per-role settings, saved to the settings file ---------------------------------------------
 
-    def set_default(self, role: str, model: str) -> dict[str, Any]:
-        """Make `model` the role's global default (a profile or a chat may still override it)."""
+    def set_default(self, role: str, model: str, warm: bool = False) -> dict[str, Any]:
+        """Make `model` the role's global default (a profile or a chat may still override it); with `warm`,
+        load the model that now runs for the role, so its first answer does not wait."""
         chosen, model = _role(role), model.strip()
-        if model or chosen is not Role.ESCALATION:  # an empty escalation model follows the reviewer's
+        if chosen in self.settings.openai.role_urls:  # such servers name models freely (paths, org/Name)
+            if not _MODEL_ID.match(model):
+                raise ModelsError(f"{model[:80]!r} is not a model name: no spaces or control characters.")
+        elif model or chosen is not Role.ESCALATION:  # an empty escalation model follows the reviewer's
             model = check_name(model)
         _not_from_env("models", chosen.value)
         save_settings(settings_file(), {("models", chosen.value): model})
         self.settings.models = self.settings.models.model_copy(update={chosen.value: model})
-        return self.roles()[chosen.value]
+        entry = self.roles()[chosen.value]
+        return {**entry, **self._warm(entry)} if warm else entry
+
+    def _warm(self, entry: dict[str, Any]) -> dict[str, str]:
+        """`{"warm_up": done reason}`, or `{"warm_up_error": why}`: the choice is saved either way."""
+        if self.gateway.openai(entry["host"]) is not None:
+            return {"warm_up_error": "an OpenAI-compatible server loads its models itself"}
+        try:
+            return {"warm_up": self.gateway.load(entry["model"], entry["host"])}
+        except LLMError as exc:
+            return {"warm_up_error": str(exc)}
 
     def set_backend(self, role: str, kind: str, url: str = "", api_key: str | None = None) -> dict[str, Any]:
         """Run `role` on its own backend — kind "ollama" (a host) or "openai" (a base URL, with an optional

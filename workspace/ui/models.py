@@ -138,10 +138,15 @@ class ModelsTab:
         return settings.models.for_role(chosen), "ollama" if url else "default", url
 
     @shown_errors
-    def save_default(self, role: str, model: str) -> str:
-        result = self.services.models.set_default(role, model or "")
-        return (f"Saved: **{role}** uses `{result['requested']}` by default (a profile or a chat may override "
+    def save_default(self, role: str, model: str, warm: bool = False) -> str:
+        result = self.services.models.set_default(role, model or "", warm=warm)
+        said = (f"Saved: **{role}** uses `{result['requested']}` by default (a profile or a chat may override "
                 f"it); now running `{result['model']}`.")
+        if "warm_up" in result:
+            said += f" Loaded now ({result['warm_up']})."
+        elif "warm_up_error" in result:
+            said += f" Not loaded: {result['warm_up_error']}"
+        return said
 
     @shown_errors
     def save_backend(self, role: str, kind: str, url: str, api_key: str) -> tuple[str, str]:
@@ -218,10 +223,10 @@ def build(services: Services) -> ModelsTab:
     cancel.click(tab.cancel, inputs=pull_name, concurrency_limit=None)
     delete.click(tab.delete, inputs=[chosen, confirm], outputs=[done, confirm]).then(tab.refresh, outputs=tables)
     load.click(tab.load, inputs=warm, outputs=done).then(tab.refresh, outputs=tables)
-    role, model, kind, url, key, save_default, save_backend = role_inputs
+    role, model, warm_now, kind, url, key, save_default, save_backend = role_inputs
     tab._role_form = [role, model, kind, url]
     role.change(tab.role_form, inputs=role, outputs=[model, kind, url])
-    save_default.click(tab.save_default, inputs=[role, model], outputs=saved).then(tab.refresh, outputs=tables)
+    save_default.click(tab.save_default, inputs=[role, model, warm_now], outputs=saved).then(tab.refresh, outputs=tables)
     save_backend.click(tab.save_backend, inputs=[role, kind, url, key], outputs=[saved, key]).then(
         tab.refresh, outputs=tables)
     return tab
@@ -237,6 +242,7 @@ def _role_settings() -> tuple[list[Any], Any]:
             role = gr.Dropdown(label="Role", choices=[r.value for r in Role], value=Role.CODER.value, scale=1)
             model = gr.Dropdown(label="Global default model", choices=[], allow_custom_value=True, scale=3,
                                 elem_id="role-default-model")
+            warm_now = gr.Checkbox(label="Load it now (warm-up)", value=True, scale=1)
             save_default = gr.Button("Save default", scale=1)
         with gr.Row():
             kind = gr.Radio(BACKEND_KINDS, value="default", label="Runs on", scale=2)
@@ -244,4 +250,4 @@ def _role_settings() -> tuple[list[Any], Any]:
             key = gr.Textbox(label="API key (optional; kept in the data folder)", type="password", scale=1)
             save_backend = gr.Button("Save backend", scale=1)
         saved = gr.Markdown(elem_id="role-saved")
-    return [role, model, kind, url, key, save_default, save_backend], saved
+    return [role, model, warm_now, kind, url, key, save_default, save_backend], saved
