@@ -60,6 +60,7 @@ def test_a_global_default_is_saved_to_the_settings_file_and_applied_at_once(clie
     ("/api/models/roles/chat/backend", {"kind": "ollama", "url": "8.8.8.8"}, 400, "prompts would leave"),
     ("/api/models/roles/chat/backend", {"kind": "openai", "url": "ftp://10.0.0.2/v1"}, 400, "not an http"),
     ("/api/models/roles/chat/backend", {"kind": "grpc", "url": "http://10.0.0.2"}, 422, "kind"),
+    ("/api/models/roles/chat/backend", {"kind": "ollama", "url": " "}, 400, "Give the Ollama host"),
 ])
 def test_a_refused_change_says_why_and_changes_nothing(client, services, settings_path, url, body, status, said):
     before, roles = settings_path.read_bytes(), services.models.roles()

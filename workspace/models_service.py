@@ -266,6 +266,9 @@ class ModelsService:
         if kind not in ("ollama", "openai"):
             raise ModelsError(f"A role's backend is 'default', 'ollama' or 'openai', not {kind!r}.")
         section = "ollama.role_hosts" if kind == "ollama" else "openai.role_urls"
+        if not url.strip():
+            raise ModelsError(f"Give the {'Ollama host' if kind == 'ollama' else 'base URL'} the {role.value} role "
+                              "runs on.")
         try:
             url = normalize_host(url) if kind == "ollama" else url.strip().rstrip("/")
             return check_role_url(f"{section}.{role.value}", url, self.settings.openai.allow_remote)

@@ -226,7 +226,8 @@ def build(services: Services) -> ModelsTab:
     role, model, warm_now, kind, url, key, save_default, save_backend = role_inputs
     tab._role_form = [role, model, kind, url]
     role.change(tab.role_form, inputs=role, outputs=[model, kind, url])
-    save_default.click(tab.save_default, inputs=[role, model, warm_now], outputs=saved).then(tab.refresh, outputs=tables)
+    save_default.click(tab.save_default, inputs=[role, model, warm_now], outputs=saved).then(
+        tab.refresh, outputs=tables)
     save_backend.click(tab.save_backend, inputs=[role, kind, url, key], outputs=[saved, key]).then(
         tab.refresh, outputs=tables)
     return tab
