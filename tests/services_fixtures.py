@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from workspace.services import Services, build_services
-from workspace.settings import load_settings
+from workspace.settings import DEFAULT_SETTINGS_FILE, Role, load_settings
 
 SHORT_ANSWERS = 48  # tokens: enough for a real answer, short enough for a quick suite
 
@@ -34,3 +36,15 @@ def make_services(tmp_path, engine_url, starter_model):
 @pytest.fixture
 def services(make_services) -> Services:
     return make_services()
+
+
+@pytest.fixture
+def settings_path(tmp_path, monkeypatch):
+    """A copy of the documented settings file, the one the app reads and writes during the test."""
+    path = tmp_path / "settings.toml"
+    shutil.copy(DEFAULT_SETTINGS_FILE, path)
+    monkeypatch.setenv("WORKSPACE_SETTINGS_FILE", str(path))
+    for key in [f"WORKSPACE_MODELS__{role.name}" for role in Role] + ["WORKSPACE_OLLAMA__ROLE_HOSTS",
+                                                                      "WORKSPACE_OPENAI__ROLE_URLS"]:
+        monkeypatch.delenv(key, raising=False)  # a variable would win over the file
+    return path

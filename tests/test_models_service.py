@@ -22,7 +22,7 @@ def test_overview_lists_the_engines_models_with_details_and_roles(services, star
     assert "completion" in model["capabilities"] and model["context_length"] > 0 and model["size"] > 0
     assert model["backend"] == engine_url and model["parameter_size"]
     assert overview["roles"]["chat"] == {"model": starter_model, "requested": starter_model, "source": "global",
-                                         "host": engine_url, "substituted": False}
+                                         "host": engine_url, "substituted": False, "backend": "default"}
 
 
 def test_warm_up_loads_the_model_and_shows_it_loaded(services, starter_model):

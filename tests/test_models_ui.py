@@ -14,7 +14,7 @@ from workspace.backend import Backend
 from workspace.llm import LLMGateway
 from workspace.models_service import ModelsService
 from workspace.routing import ModelRouter
-from workspace.settings import load_settings
+from workspace.settings import Role, load_settings
 from workspace.ui import models as models_ui
 
 
@@ -36,11 +36,12 @@ def test_progress_shows_each_layers_share_bytes_and_speed():
 
 
 def test_refresh_shows_backends_models_and_roles(tab, starter_model, engine_url):
-    backends, installed, roles, delete_choices, warm_choices = tab.refresh()
+    backends, installed, roles, delete_choices, warm_choices, default_choices = tab.refresh()
     assert engine_url in backends and "up" in backends
     assert f"`{starter_model}`" in installed and "completion" in installed
     assert "| chat |" in roles and starter_model in roles
     assert starter_model in delete_choices["choices"] and starter_model in warm_choices["choices"]
+    assert starter_model in default_choices["choices"]
 
 
 def test_warm_up_from_the_tab_loads_the_model(tab, starter_model):
@@ -90,3 +91,36 @@ def test_a_remote_backend_is_said_to_receive_the_prompts():
     shown = models_ui.backends_table([{"host": "https://api.example.com/v1", "kind": "openai", "healthy": True,
                                        "version": None, "latency_ms": 12.0, "remote": True}])
     assert "prompts sent to it leave the machine" in shown
+
+
+def test_a_roles_default_model_saved_in_the_tab_is_in_the_settings_file_and_runs(tab, services, settings_path,
+                                                                                 starter_model):
+    said = tab.save_default("reviewer", starter_model)
+    assert f"`{starter_model}`" in said and f'reviewer = "{starter_model}"' in settings_path.read_text()
+    assert load_settings().models.reviewer == starter_model
+    reviewer = services.router.effective(Role.REVIEWER)
+    assert reviewer.requested == starter_model and not reviewer.substituted
+    assert tab.role_form("reviewer")[0] == starter_model
+    with pytest.raises(gr.Error, match="not a model name"):
+        tab.save_default("reviewer", "bad name")
+
+
+def test_a_roles_backend_saved_in_the_tab_runs_there_and_the_key_is_not_shown_back(tab, services, settings_path,
+                                                                                   engine_url):
+    said, key_box = tab.save_backend("judge", "openai", engine_url + "/v1", "sk-kept-in-data")
+    assert key_box == "" and "sk-kept-in-data" not in said and engine_url + "/v1" in said
+    assert tab.role_form("judge")[1:] == ("openai", engine_url + "/v1")
+    assert services.router.effective(Role.JUDGE).host == engine_url + "/v1"
+    assert "sk-kept-in-data" not in settings_path.read_text()
+    tab.save_backend("judge", "default", "", "")
+    assert tab.role_form("judge")[1:] == ("default", "") and services.router.effective(Role.JUDGE).host == engine_url
+
+
+def test_a_remote_backend_is_refused_in_the_tab_unless_allowed_and_then_said_to_leave(tab, services, settings_path):
+    with pytest.raises(gr.Error, match="prompts would leave"):
+        tab.save_backend("reviewer", "ollama", "gpu.example.com:11434", "")
+    services.settings.openai.allow_remote = True
+    said, _ = tab.save_backend("reviewer", "ollama", "gpu.example.com:11434", "")
+    assert "prompts sent to it leave the machine" in said
+    shown = models_ui.roles_table(services.models.roles())  # (the overview would call the remote host)
+    assert "leave the machine" in next(line for line in shown.splitlines() if "| reviewer |" in line)

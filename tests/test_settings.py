@@ -117,7 +117,7 @@ def test_ollama_host_takes_every_form_ollama_accepts(toml_file, monkeypatch, giv
     monkeypatch.setenv("OLLAMA_HOST", given)
     assert load_settings().ollama.host == expected
     monkeypatch.delenv("OLLAMA_HOST")
-    settings = load_settings(ollama={"host": given, "role_hosts": {"reviewer": given}})
+    settings = load_settings(ollama={"host": given, "role_hosts": {"reviewer": given}}, openai={"allow_remote": True})
     assert settings.ollama.host == settings.ollama.host_for(Role.REVIEWER) == expected
 
 
@@ -126,3 +126,11 @@ def test_a_bad_ollama_host_names_the_key(toml_file, monkeypatch, bad):
     monkeypatch.setenv("WORKSPACE_OLLAMA__HOST", bad)
     with pytest.raises(SettingsError, match=r"ollama\.host"):
         load_settings()
+
+
+def test_a_remote_ollama_role_host_is_refused_unless_remote_backends_are_allowed(toml_file):
+    with pytest.raises(SettingsError, match=r"ollama\.role_hosts\.reviewer: example\.com .* prompts would leave"):
+        load_settings(ollama={"role_hosts": {"reviewer": "example.com:11434"}})
+    allowed = load_settings(ollama={"role_hosts": {"reviewer": "example.com:11434"}}, openai={"allow_remote": True})
+    assert allowed.ollama.role_hosts[Role.REVIEWER] == "http://example.com:11434"
+    assert load_settings(ollama={"role_hosts": {"judge": "10.1.2.3"}}).ollama.role_hosts[Role.JUDGE]

@@ -30,6 +30,7 @@ from workspace.llm import (
     _opening,
     _trace_request,
 )
+from workspace.settings_file import write_atomically
 
 KEYS_FILE = "backend-keys.json"
 # Ollama's option names → the OpenAI request's fields (the rest, such as num_ctx, are the server's own).
@@ -43,6 +44,22 @@ def read_key(data_dir: Path, base_url: str) -> str | None:
         return None
     key = keys.get(base_url) if isinstance(keys, dict) else None
     return key if isinstance(key, str) and key else None
+
+
+def write_key(data_dir: Path, base_url: str, key: str) -> None:
+    """Keep `key` for `base_url` (an empty key removes it), readable by this user only."""
+    path = data_dir / KEYS_FILE
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        keys = {}
+    keys = keys if isinstance(keys, dict) else {}
+    if key:
+        keys[base_url] = key
+    else:
+        keys.pop(base_url, None)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps(keys, indent=1), mode=0o600)
 
 
 class OpenAIBackend:
@@ -82,7 +99,7 @@ class OpenAIBackend:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _events(self, reply: httpx.Response, started: int) -> Iterator[Delta | Final]:
-        finish, usage, first = "stop", {}, None
+        finish, usage, first, chunks = "stop", {}, None, 0
         for line in reply.iter_lines():
             if not line.startswith("data:"):
                 continue
@@ -99,11 +116,13 @@ class OpenAIBackend:
             for choice in event.get("choices") or []:
                 text = (choice.get("delta") or {}).get("content")
                 if text:
-                    first = first or time.perf_counter_ns()
+                    first, chunks = first or time.perf_counter_ns(), chunks + 1
                     yield Delta(text)
                 finish = choice.get("finish_reason") or finish
         else:
             raise BackendFailed(f"{self.label} ended the answer without its final record.")
+        if "completion_tokens" not in usage:  # llama-cpp-python's server sends no usage when streaming:
+            usage = {**usage, "completion_tokens": chunks}  # it sends one token per chunk
         yield Final("length" if finish == "length" else "stop", _stats(usage, started, first))
 
     def _body(self, model: str, messages: Sequence[Mapping[str, Any]], options: Mapping[str, Any],

@@ -134,15 +134,21 @@ class OpenAISettings(BaseModel):
 
     @model_validator(mode="after")
     def _local_only(self) -> "OpenAISettings":
-        for role, url in self.role_urls.items():
-            parts = urllib.parse.urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"openai.role_urls.{role.value}: {url!r} is not an http(s) base URL")
-            if not self.allow_remote and not is_private_host(parts.hostname):
-                raise ValueError(f"openai.role_urls.{role.value}: {parts.hostname} is outside this machine and the "
-                                 "private network; prompts would leave it. Set openai.allow_remote = true to allow.")
-        self.role_urls = {role: url.rstrip("/") for role, url in self.role_urls.items()}
+        self.role_urls = {role: check_role_url(f"openai.role_urls.{role.value}", url, self.allow_remote).rstrip("/")
+                          for role, url in self.role_urls.items()}
         return self
+
+
+def check_role_url(key: str, url: str, allow_remote: bool) -> str:
+    """`url` when it is an http(s) URL on this machine or the private network (or `allow_remote`), else a
+    ValueError naming `key`: a backend elsewhere would receive the prompts."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{key}: {url!r} is not an http(s) base URL")
+    if not allow_remote and not is_private_host(parts.hostname):
+        raise ValueError(f"{key}: {parts.hostname} is outside this machine and the private network; prompts "
+                         "would leave it. Set openai.allow_remote = true to allow remote backends.")
+    return url
 
 
 def is_private_host(host: str) -> bool:
@@ -298,12 +304,28 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("WORKSPACE_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, settings_file()))
+
+    @model_validator(mode="after")
+    def _local_role_hosts(self) -> "Settings":
+        """A role's Ollama host follows the same rule as a base URL: private unless remote backends are allowed."""
+        for role, host in self.ollama.role_hosts.items():
+            check_role_url(f"ollama.role_hosts.{role.value}", host, self.openai.allow_remote)
+        return self
 
     @property
     def models_dir(self) -> Path:
         return self.engine.models_dir or self.data_dir / "models"
+
+
+def settings_file() -> Path:
+    """The settings file the app reads (and where the Models tab saves its changes)."""
+    return Path(os.environ.get("WORKSPACE_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE)
+
+
+def env_var(*keys: str) -> str:
+    """The environment variable that sets a key (it wins over the settings file)."""
+    return "WORKSPACE_" + "__".join(key.upper() for key in keys)
 
 
 class SettingsError(Exception):

@@ -33,8 +33,13 @@ def fallback_note(model: str | None, asked: str | None) -> str:
     """"answered by X: Y is not installed" when the model that ran is not the one asked for."""
     if not model or not asked or _same_model(model, asked):
         return ""
-    return (f"ℹ️ *answered by `{model}`: `{asked}` is not installed* — pull it in the **Models** tab "
-            "or choose another model for this role.")
+    return (f"ℹ️ *answered by `{model}`: `{asked}` is not installed* — [pull `{asked}`]({pull_link(asked)}) "
+            "in the **Models** tab, or choose another model for this role.")
+
+
+def pull_link(name: str) -> str:
+    """A link that opens the app on the Models tab with `name` in its pull box (workspace/ui/models.py)."""
+    return "?pull=" + quote(name, safe="")
 
 
 def _same_model(a: str, b: str) -> bool:
