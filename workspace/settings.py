@@ -180,7 +180,7 @@ class ChatSettings(BaseModel):
 
 
 class VisionSettings(BaseModel):
-    """Images in chat: upload limits, what is kept, the sizes made."""
+    """Attachments in chat (images and text files): upload limits, what is kept, the sizes made."""
 
     model_config = {"extra": "forbid"}
 
@@ -191,6 +191,9 @@ class VisionSettings(BaseModel):
     original_max_side: int = Field(default=2048, ge=256, le=8192)  # longest side of the kept / analysed image
     thumbnail_side: int = Field(default=256, ge=32, le=1024)
     describe_max_side: int = Field(default=1024, ge=128, le=4096)  # longest side sent to a vision model
+    # Text files (source, logs, diffs; UTF-8 by content): size of each, how many per message.
+    max_text_kb: int = Field(default=256, ge=1, le=2048)
+    max_text_files: int = Field(default=8, ge=0, le=64)
 
 
 class TrashSettings(BaseModel):
