@@ -242,6 +242,8 @@ class ServerSettings(BaseModel):
     login: bool | None = None  # always required beyond loopback; true requires it on loopback too (tests)
     allowed_hosts: list[str] = Field(default_factory=list)  # more names this machine answers to (besides its own)
     max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
+    # A chat export with its images re-imports up to this (REST import, read as a stream; its image files too).
+    max_import_mb: int = Field(default=1024, ge=1, le=65536)
     tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
     tls_key: Path | None = None
     # Gradio's queue: events at once by default (answers that stream are followers outside this limit,
