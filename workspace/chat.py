@@ -7,6 +7,7 @@ nothing. One running turn per chat.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -56,11 +57,7 @@ def system_prompt_for(kind: str, profile_prompt: str, history: Sequence[Any]) ->
 
 def fenced(name: str, text: str) -> str:
     """A named fenced block whose fence is longer than any run of backticks inside the text."""
-    longest, run = 0, 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
     return f"[Attached file: {name}]\n{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 

@@ -92,3 +92,12 @@ def test_files_over_the_limit_and_broken_json_are_refused(store, profile, chat):
         store.import_chat_stream(profile.id, io.BytesIO(body[: len(body) // 2]))
     assert len(store.list_chats(profile.id)) == 1
     assert list((store.data_dir / "pending").iterdir()) == []
+
+
+def test_text_attachments_travel_in_both_exports(store, profile, chat):
+    source = "x = `a` ```b```\n"
+    store.append_message(chat.id, "user", "see", attachments=[{"name": "a.py", "text": source}])
+    imported = store.import_chat_json(profile.id, json.loads(json.dumps(store.export_chat_json(chat.id))))
+    assert [a.model_dump() for a in store.list_messages(imported.id)[0].attachments] == [{"name": "a.py",
+                                                                                         "text": source}]
+    assert "**a.py**\n\n````\nx = `a` ```b```\n````" in store.export_chat_markdown(chat.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -67,6 +68,9 @@ def chat_to_markdown(meta: ChatMeta, profile: Profile | None, messages: list[Mes
         if message.model:
             head += f" ({message.model})"
         lines += ["---", "", f"{head} · {_when(message.created_at)}", "", message.content, ""]
+        for file in message.attachments:  # as the model read them: a fenced block under the file's name
+            fence = "`" * max(3, max(map(len, re.findall("`+", file.text)), default=0) + 1)
+            lines += [f"**{file.name}**", "", fence, file.text.rstrip("\n"), fence, ""]
         if message.status != "ok":
             lines += [f"*[{message.status}{': ' + message.error if message.error else ''}]*", ""]
     return "\n".join(lines)
