@@ -88,8 +88,9 @@ def test_files_over_the_limit_and_broken_json_are_refused(store, profile, chat):
     body = json.dumps(store.export_chat_json(chat.id)).encode()
     with pytest.raises(InvalidInput, match="larger than the import limit"):
         store.import_chat_stream(profile.id, io.BytesIO(body), max_bytes=2**20)
-    with pytest.raises(InvalidInput, match="not a chat export"):
-        store.import_chat_stream(profile.id, io.BytesIO(body[: len(body) // 2]))
+    for broken in (body[: len(body) // 2], b'{"n": ' + b"9" * 5001 + b"}", b"\xff\xfe{}", b"[" * 100_000):
+        with pytest.raises(InvalidInput, match="not a chat export"):
+            store.import_chat_stream(profile.id, io.BytesIO(broken))
     assert len(store.list_chats(profile.id)) == 1
     assert list((store.data_dir / "pending").iterdir()) == []
 

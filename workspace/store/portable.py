@@ -101,7 +101,7 @@ def read_export(stream: BinaryIO, on_file: Callable[[Any, Any], None]) -> dict[s
                 name = _file_event(prefix, event, value, name, on_file)
             elif builder is not None:
                 builder.event(event, value)
-    except (ijson.JSONError, UnicodeDecodeError) as exc:
+    except (ijson.JSONError, ValueError) as exc:  # not JSON, not UTF-8, an integer too long to convert
         raise InvalidInput(f"The body is not a chat export (JSON): {exc}. Nothing was imported.") from None
     return data
 
