@@ -77,7 +77,7 @@ def register(services: Services) -> None:
     @shown_errors
     def import_chat(profile_id: str, export: dict) -> dict:
         """Import a chat exported as JSON into a profile; returns the new chat."""
-        return store.import_chat_json(profile_id, export).model_dump()
+        return store.import_chat_json(profile_id, export, services.settings.server.max_import_mb * 2**20).model_dump()
 
     @shown_errors
     def code(task: str, language: str = "python", profile_id: str = "", chat_id: str = "") -> Iterator[dict]:
