@@ -42,3 +42,11 @@ def test_row_of_counts_only_shown_bubbles():
     messages = [SimpleNamespace(id="s", role="system"), SimpleNamespace(id="u", role="user"),
                 SimpleNamespace(id="a", role="assistant")]
     assert render.row_of(messages, "a") == 1 and render.row_of(messages, "missing") == 0
+
+
+def test_a_user_bubble_folds_its_text_files_escaped():
+    message = SimpleNamespace(id="a" * 16, role="user", content="Why?", images=[], analysis="",
+                              attachments=[SimpleNamespace(name="x<y>.py", text="if a < b:\n    pass")])
+    shown = render.user_text(message, "b" * 16)
+    assert shown.startswith("Why?\n\n<details><summary>📎 x&lt;y&gt;.py (2 lines)</summary>")
+    assert "<pre>if a &lt; b:\n    pass</pre>" in shown

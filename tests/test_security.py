@@ -98,7 +98,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(running_app):
     profile = httpx.get(url + "/api/profiles").json()[0]["id"]
     # 50 MB announced, 64 KB sent: the answer comes without the rest (else this would wait for the socket).
     answer = raw_request(url, f"POST /api/profiles/{profile}/import HTTP/1.1\nHost: 127.0.0.1\n"
-                               f"Content-Type: application/json\nContent-Length: {50 * 2**20}\n", b"[" * 65536)
+                               f"Content-Type: application/json\nContent-Length: {2 * 2**30}\n", b"[" * 65536)
     assert answer.startswith("HTTP/1.1 413")
     chunked = raw_request(url, "POST /api/profiles HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
                                "Transfer-Encoding: chunked\n", b"5\r\n{\"a\":\r\n")
@@ -251,3 +251,19 @@ def test_a_new_password_ends_old_tokens_and_sessions(lan_app):
             assert api.get("/api/profiles", headers={"Authorization": "Bearer the-new-password"}).status_code == 200
         finally:
             set_password(lan_app.data_dir, lan_app.password)
+
+
+def test_only_a_chat_import_may_be_larger_than_the_body_limit():
+    from workspace.api import IMPORT_PATH
+    from workspace.security import Guard, HostPolicy
+
+    guard = Guard(None, hosts=HostPolicy([]), max_body_bytes=25 * 2**20, large_bodies=[(IMPORT_PATH, 2**30)])
+
+    def refused(path: str, size: int):
+        headers = {"host": "127.0.0.1", "content-length": str(size), "content-type": "application/json"}
+        return guard.refusal({"type": "http", "method": "POST", "path": path}, headers)
+
+    assert refused("/api/profiles/0123456789abcdef/import", 30 * 2**20) is None
+    assert refused("/api/profiles/0123456789abcdef/import", 2**30 + 1)[0] == 413
+    assert refused("/api/profiles", 30 * 2**20)[0] == 413
+    assert refused("/api/profiles/0123456789abcdef/import/x", 30 * 2**20)[0] == 413

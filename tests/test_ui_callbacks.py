@@ -86,3 +86,11 @@ def test_a_chat_deleted_elsewhere_is_a_readable_message(services, panels):
         panels.chat_settings(profile.id, chat.id)
     with pytest.raises(gr.Error, match="does not exist"):
         panels.view.actions.begin_edit(chat.id)
+
+
+def test_the_message_box_takes_any_file_and_keeps_a_pasted_message_as_text(services):
+    with gr.Blocks() as demo:
+        chat_ui.build(services)
+    box = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "message-box")
+    assert box.file_types is None  # text files and images alike: sorted by content on the server
+    assert box.max_plain_text_length == services.settings.chat.max_message_chars > 1_000

@@ -7,6 +7,8 @@ answers NDJSON: `{"delta": "..."}` lines, then one `{"done": true, "status": ...
 from __future__ import annotations
 
 import json
+import re
+import tempfile
 from typing import Annotated, Any, Iterator
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
@@ -14,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from loguru import logger
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workspace.chat import ChatBusy, ChatError
@@ -27,7 +30,8 @@ from workspace.turns import Turn
 from workspace.vision.images import ImageRejected
 
 MAX_TEXT = 200_000
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# Paths whose bodies may be larger than server.max_body_mb (up to server.max_import_mb): chat imports.
+IMPORT_PATH = re.compile(r"/api/profiles/[^/]+/import")
 
 
 def _no_nul(value: str) -> str:
@@ -191,21 +195,22 @@ def router(services: Services) -> APIRouter:
 
     @api.post("/profiles/{profile_id}/import", status_code=201)
     async def import_chat(profile_id: str, request: Request) -> dict:
+        """A chat export (with its images) read as a stream: spooled to a file in the data folder, never whole in
+        memory, up to `server.max_import_mb`."""
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             return JSONResponse({"error": "Send the chat export as application/json."}, status_code=415)
-        if int(request.headers.get("content-length") or 0) > MAX_IMPORT_BYTES:  # before reading it
-            return JSONResponse({"error": "The export is too large to import."}, status_code=413)
-        raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except RecursionError:
-            return JSONResponse({"error": "The chat export is nested too deeply."}, status_code=400)
-        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
-            return JSONResponse({"error": f"The body is not a chat export (JSON): {exc}"}, status_code=400)
-        except RecursionError:
-            return JSONResponse({"error": "The body is not a chat export: its JSON is nested too deeply."},
-                                status_code=400)
-        return store.import_chat_json(profile_id, data).model_dump()
+        limit = services.settings.server.max_import_mb * 2**20
+        with tempfile.TemporaryFile(dir=services.settings.data_dir) as body:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # the Content-Length was checked already; a body longer than it said is not
+                    return JSONResponse({"error": "The export is too large to import (server.max_import_mb)."},
+                                        status_code=413)
+                body.write(chunk)
+            body.seek(0)
+            chat = await run_in_threadpool(store.import_chat_stream, profile_id, body, limit)
+        return chat.model_dump()
 
     @api.post("/chats/{chat_id}/stop")
     def stop(chat_id: str) -> dict:

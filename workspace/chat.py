@@ -7,6 +7,7 @@ nothing. One running turn per chat.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -54,12 +55,21 @@ def system_prompt_for(kind: str, profile_prompt: str, history: Sequence[Any]) ->
     return "\n\n".join(part for part in (profile_prompt, tutor) if part)
 
 
+def fenced(name: str, text: str) -> str:
+    """A named fenced block whose fence is longer than any run of backticks inside the text."""
+    fence = "`" * max(3, max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"[Attached file: {name}]\n{fence}\n{text.rstrip(chr(10))}\n{fence}"
+
+
 def model_text(message: Any) -> str:
-    """What the model reads of a message: its text, and the analysis of its images when it has any."""
+    """What the model reads of a message: its text, its text files as named fenced blocks, and the
+    analysis of its images when it has any."""
+    parts = [message.content]
+    parts += [fenced(file.name, file.text) for file in getattr(message, "attachments", ())]
     analysis = getattr(message, "analysis", "")
-    if not analysis:
-        return message.content
-    return f"{message.content}\n\n[Analysis of the attached image(s)]\n{analysis}".lstrip()
+    if analysis:
+        parts.append(f"[Analysis of the attached image(s)]\n{analysis}")
+    return "\n\n".join(part for part in parts if part)
 
 
 def fit_history(system_prompt: str, history: Sequence[Any], budget_tokens: int) -> FittedHistory:
@@ -91,16 +101,19 @@ class ChatService:
 
     # -- starting turns ------------------------------------------------------------------------
     def send(self, chat_id: str, text: str, meta: dict | None = None, images: Sequence[str] = (),
-             analyse: Callable[[Turn], str] | None = None) -> Turn:
+             analyse: Callable[[Turn], str] | None = None, attachments: Sequence[dict] = ()) -> Turn:
         """Store the user's message (durably), then start the answer. `meta`: small facts kept with it.
 
         `images`: file names already in the chat's folder; `analyse(turn)` reads them, in the turn's worker
-        before the model is asked, and its text is stored with the message as its `analysis`."""
-        text = self._checked_text(text, allow_empty=bool(images))
+        before the model is asked, and its text is stored with the message as its `analysis`.
+        `attachments`: text files ({"name", "text"}) stored with the message and read by the model."""
+        text = self._checked_text(text, allow_empty=bool(images or attachments))
         with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
-            message = self.store.append_message(chat_id, "user", text, meta=meta or {}, images=list(images))
-            self._auto_title(chat_id, text or "Image")
+            message = self.store.append_message(chat_id, "user", text, meta=meta or {}, images=list(images),
+                                                attachments=list(attachments))
+            first_file = attachments[0]["name"] if attachments else "Image"
+            self._auto_title(chat_id, text or (first_file if not images else "Image"))
             return self._start_turn(chat_id, (message.id, analyse) if analyse else None)
 
     def regenerate(self, chat_id: str) -> Turn:

@@ -117,8 +117,10 @@ def _host_name(host_header: str) -> str:
 class Guard:
     """The ASGI middleware; `served_files` is where Gradio's file route may read (its upload folder)."""
 
-    def __init__(self, app, *, hosts: HostPolicy, max_body_bytes: int, served_files: Iterable[Path] = ()):
+    def __init__(self, app, *, hosts: HostPolicy, max_body_bytes: int, served_files: Iterable[Path] = (),
+                 large_bodies: Iterable[tuple[re.Pattern, int]] = ()):
         self.app, self.hosts, self.max_body_bytes = app, hosts, max_body_bytes
+        self.large_bodies = list(large_bodies)  # (path pattern, its own limit): a chat import with its images
         self.served_files = [Path(p).resolve() for p in served_files]
 
     async def __call__(self, scope, receive, send) -> None:
@@ -159,8 +161,9 @@ class Guard:
             return (411, "Send the body with a Content-Length.") if "transfer-encoding" in headers else None
         if not length.isdigit():
             return 400, "Invalid Content-Length."
-        if int(length) > self.max_body_bytes:
-            return 413, f"The body is larger than the limit ({self.max_body_bytes // 2**20} MB)."
+        limit = next((size for path, size in self.large_bodies if path.fullmatch(scope["path"])), self.max_body_bytes)
+        if int(length) > limit:
+            return 413, f"The body is larger than the limit ({limit // 2**20} MB)."
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if method in UNSAFE_METHODS and scope["path"].startswith("/api/") and int(length) > 0 and \
                 kind not in BODY_TYPES:

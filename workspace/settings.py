@@ -186,7 +186,7 @@ class ChatSettings(BaseModel):
 
 
 class VisionSettings(BaseModel):
-    """Images in chat: upload limits, what is kept, the sizes made."""
+    """Attachments in chat (images and text files): upload limits, what is kept, the sizes made."""
 
     model_config = {"extra": "forbid"}
 
@@ -197,6 +197,9 @@ class VisionSettings(BaseModel):
     original_max_side: int = Field(default=2048, ge=256, le=8192)  # longest side of the kept / analysed image
     thumbnail_side: int = Field(default=256, ge=32, le=1024)
     describe_max_side: int = Field(default=1024, ge=128, le=4096)  # longest side sent to a vision model
+    # Text files (source, logs, diffs; UTF-8 by content): size of each, how many per message.
+    max_text_kb: int = Field(default=256, ge=1, le=2048)
+    max_text_files: int = Field(default=8, ge=0, le=64)
 
 
 class TrashSettings(BaseModel):
@@ -245,6 +248,8 @@ class ServerSettings(BaseModel):
     login: bool | None = None  # always required beyond loopback; true requires it on loopback too (tests)
     allowed_hosts: list[str] = Field(default_factory=list)  # more names this machine answers to (besides its own)
     max_body_mb: int = Field(default=25, ge=1, le=1024)  # larger request bodies are refused before being read
+    # A chat export with its images re-imports up to this (REST import, read as a stream; its image files too).
+    max_import_mb: int = Field(default=1024, ge=1, le=65536)
     tls_cert: Path | None = None  # with tls_key: serve HTTPS (`python app.py --tls` makes a self-signed pair)
     tls_key: Path | None = None
     # Gradio's queue: events at once by default (answers that stream are followers outside this limit,

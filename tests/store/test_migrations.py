@@ -102,3 +102,13 @@ def test_m004_gives_every_message_an_empty_analysis():
     migrated = migrations.MIGRATIONS[3](doc, "chat")
     assert migrated["messages"]["a" * 16]["analysis"] == ""
     assert migrations.MIGRATIONS[3]({"chats": {}}, "index") == {"chats": {}}
+
+
+def test_m005_gives_every_message_no_attachments():
+    doc = {"messages": {"a" * 16: {"id": "a" * 16, "role": "user", "content": "hi", "analysis": ""}}, "_meta": {}}
+    migrated = migrations.MIGRATIONS[4](doc, "chat")
+    assert migrated["messages"]["a" * 16]["attachments"] == []
+    assert migrations.MIGRATIONS[4]({"chats": {}}, "index") == {"chats": {}}
+    v4 = {**doc, "_meta": {"schema": {"schema_version": 4, "kind": "chat"}}}
+    upgraded, changed = migrations.migrate(v4, "chat")
+    assert changed and migrations.version_of(upgraded) == 5 >= migrations.current_version()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from tests.vision.rendering import TRACEBACK, char_accuracy, render
-from workspace.vision.parse import TextReader
+from workspace.vision.parse import CROP_MARGIN, TextReader, content_area
 
 # rapidocr is deterministic for a given image: a fixed expectation, measured at 1.00 for both themes here.
 MIN_ACCURACY = 0.97
@@ -27,3 +28,20 @@ def test_ocr_reads_a_rendered_traceback(reader, theme, size_px):
 
 def test_a_blank_image_has_no_text(reader):
     assert reader.read(render([""], "light")) == ""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_screenshot_is_read_without_its_empty_background(reader, theme):
+    text_block = render(TRACEBACK, theme, 14)
+    shot = Image.new("RGB", (1600, 900), text_block.getpixel((0, 0)))
+    shot.paste(text_block, (300, 200))
+    cropped = content_area(shot)
+    assert cropped.width < text_block.width + 2 * CROP_MARGIN and cropped.height < text_block.height + 2 * CROP_MARGIN
+    assert char_accuracy("\n".join(TRACEBACK), reader.read(shot)) >= MIN_ACCURACY
+
+
+def test_an_image_without_plain_margins_is_read_whole():
+    noisy = Image.effect_noise((64, 48), 80).convert("RGB")
+    assert content_area(noisy).size == (64, 48)
+    blank = Image.new("RGB", (64, 48), "white")
+    assert content_area(blank).size == (64, 48)

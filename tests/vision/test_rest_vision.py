@@ -62,9 +62,18 @@ def test_vision_route_errors(api, chat_id):
     image = ("images", ("a.png", png(Image.new("RGB", (8, 8))), "image/png"))
     assert api.post("/chat/vision", data={"chat_id": "0" * 16}, files=[image]).status_code == 404
     assert api.post("/chat/vision", data={"chat_id": chat_id}).status_code == 415  # form-urlencoded: refused
-    no_images = api.post("/chat/vision", data={"chat_id": chat_id}, files=[("notes", ("n.txt", b"x", "text/plain"))])
-    assert no_images.status_code == 422 and "images" in no_images.json()["error"]
+    no_files = api.post("/chat/vision", data={"chat_id": chat_id}, files=[("notes", ("n.txt", b"x", "text/plain"))])
+    assert no_files.status_code == 400 and "Attach at least one" in no_files.json()["error"]
     too_many = [image] * 9
     response = api.post("/chat/vision", data={"chat_id": chat_id}, files=too_many)
     assert response.status_code == 400 and "limit of 8" in response.json()["error"]
     assert api.get(f"/chats/{chat_id}/messages").json() == []
+
+
+def test_text_files_go_with_the_message(api, chat_id):
+    log = "Traceback (most recent call last):\n  KeyError: 'port'\n"
+    response = api.post("/chat/vision", data={"chat_id": chat_id, "message": "Why?"},
+                        files=[("files", ("../server.log", log.encode(), "text/plain"))])
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    user, _ = api.get(f"/chats/{chat_id}/messages").json()
+    assert user["attachments"] == [{"name": "server.log", "text": log}] and user["images"] == []

@@ -82,3 +82,34 @@ def test_a_message_the_chat_refuses_keeps_no_image_files(services):
     with pytest.raises(InvalidInput, match="trash"):
         services.vision.send(chat.id, "", [("a.png", png(Image.new("RGB", (8, 8))))])
     assert not any(services.store.chat_dir(chat.id).glob("img-*"))
+
+
+def test_text_files_are_stored_with_the_message_and_read_by_the_model(services):
+    chat = new_chat(services)
+    source = b"def port(config):\n    return config['port']\n"
+    # Named like an image, sorted by content: a text file; the real image beside it is read as one.
+    turn = services.vision.send(chat.id, "", [("shot.png", source), ("trace.png", png(render(["KeyError: 'port'"])))])
+    turn.finished.wait()
+    user, answer = services.store.list_messages(chat.id)
+    assert answer.status == "ok" and answer.content and len(user.images) == 1
+    assert [(a.name, a.text) for a in user.attachments] == [("shot.png", source.decode())]
+    assert services.store.get_chat(chat.id).title == "Image"
+    services.chat.send(chat.id, "And now?").finished.wait()  # a follow-up still has the file in context
+    history = services.store.list_messages(chat.id)
+    sent = fit_history("", history, 4096).messages[0]["content"]
+    assert "[Attached file: shot.png]\n```\n" + source.decode().rstrip("\n") + "\n```" in sent
+    assert "KeyError" in sent  # and the image's analysis
+
+
+def test_a_text_file_alone_is_a_message_and_too_big_or_too_many_store_nothing(services):
+    chat = new_chat(services)
+    limit = services.settings.vision.max_text_kb * 1024
+    for uploads in ([("big.log", b"x" * (limit + 1))],
+                    [(f"{n}.txt", b"x") for n in range(services.settings.vision.max_text_files + 1)]):
+        with pytest.raises(ImageRejected, match="limit"):
+            services.vision.send(chat.id, "", uploads)
+        assert services.store.list_messages(chat.id) == []
+    services.vision.send(chat.id, "", [("notes.diff", b"-a\n+b\n")]).finished.wait()
+    user, answer = services.store.list_messages(chat.id)
+    assert answer.status == "ok" and user.images == [] and user.attachments[0].name == "notes.diff"
+    assert services.store.get_chat(chat.id).title == "notes.diff"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from pathlib import Path
 
 from loguru import logger
@@ -48,9 +48,19 @@ class ChatFolders:
         for snapshot in self.data_dir.glob(SNAPSHOT_PREFIX + "*"):
             shutil.rmtree(snapshot, ignore_errors=True)
 
-    def stage(self, chat_id: str, messages: list[Message], updated_at: float, record: dict | None = None) -> None:
-        """Write a new chat's folder in pending/ (durable), before the index lists it."""
+    def stage(self, chat_id: str, messages: list[Message], updated_at: float, record: dict | None = None,
+              files: Sequence[Path] = ()) -> None:
+        """Write a new chat's folder in pending/ (durable), before the index lists it; `files` (an import's
+        images, already in pending/) are moved into it."""
         create_chat_file(self.pending / chat_id, messages, updated_at, durable=self.durable, record=record)
+        try:
+            for path in files:
+                os.replace(path, self.pending / chat_id / path.name)
+            if self.durable and files:
+                fsync_dir(self.pending / chat_id)
+        except OSError as exc:
+            self.unstage(chat_id)
+            raise disk_error(exc, self.pending / chat_id) from exc
 
     def unstage(self, chat_id: str) -> None:
         shutil.rmtree(self.pending / chat_id, ignore_errors=True)

@@ -87,11 +87,20 @@ def _m004_image_analysis(doc: Doc, kind: str) -> Doc:
     return {**doc, "messages": messages}
 
 
+def _m005_text_attachments(doc: Doc, kind: str) -> Doc:
+    """v4 → v5: messages get `attachments`, the text files sent with them (none before: empty)."""
+    if kind != "chat":
+        return doc
+    messages = {k: {"attachments": [], **v} for k, v in doc.get("messages", {}).items() if isinstance(v, dict)}
+    return {**doc, "messages": messages}
+
+
 MIGRATIONS: list[Migration] = [
     _m001_adopt_unversioned,
     _m002_chat_record,
     _m003_chat_kind_and_threshold,
     _m004_image_analysis,
+    _m005_text_attachments,
 ]
 
 

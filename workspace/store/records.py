@@ -105,6 +105,13 @@ class ChatMeta(Record):
     deleted_at: Timestamp | None = None
 
 
+class Attachment(Record):
+    """A text file attached to a message (a source file, a log, a diff): the model reads it as a fenced block."""
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+    text: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
+
+
 class Message(Record):
     id: Id
     role: Role
@@ -119,6 +126,7 @@ class Message(Record):
     images: Annotated[list[FileName], Field(max_length=MAX_IMAGES)] = []
     # What was read from the message's images (OCR, a vision model's description): the chat model's context.
     analysis: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)] = ""
+    attachments: Annotated[list[Attachment], Field(max_length=MAX_IMAGES)] = []
     truncated_context: StrictBool = False
     # Small facts about how the answer was made (dropped history, context size…).
     meta: Annotated[dict[ShortKey, Scalar], Field(max_length=MAX_MAP_ITEMS)] = {}
@@ -135,8 +143,8 @@ class SearchHit(Record):
 
 
 # Fields a caller may set on a message; id, role and timestamps belong to the store.
-MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "images", "analysis", "truncated_context",
-                            "meta"})
+MESSAGE_FIELDS = frozenset({"model", "backend", "stats", "status", "error", "images", "analysis", "attachments",
+                            "truncated_context", "meta"})
 
 
 def validated(model: type[Record], data: dict[str, Any]) -> Any:

@@ -1,8 +1,8 @@
 """Moving data in and out of the store: chat export (JSON, Markdown), chat import, backup and restore zips.
 
 Everything that comes from outside is hostile until checked: an import is validated whole (size,
-shape, every record) before anything is written and gets fresh ids; its image names are checked and
-then dropped (the JSON carries no image files, and paths inside it are never used). A restore accepts
+shape, every record) before it is added and gets fresh ids; a message keeps only the images whose files
+came with it (checked by store/portable.py), and paths inside it are never used. A restore accepts
 only the store's own member names (`index.json`, `chats/<id>/<file>`), bounded sizes, no links, and
 unpacks into a staging folder that is verified before it becomes the (empty or new) target.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -27,6 +28,7 @@ from workspace.store.errors import InvalidInput, SchemaTooNew, TargetNotEmpty
 from workspace.store.ids import check_file_name, is_id, new_id
 from workspace.store.indexfile import INDEX_FILE
 from workspace.store.migrations import current_version
+from workspace.store.portable import files_of
 from workspace.store.records import ChatMeta, Message, Profile, preview_of, validated
 from workspace.store.storage import disk_error
 
@@ -39,13 +41,15 @@ MAX_MEMBERS = 1_000_000
 MAX_MEMBER_BYTES = 1 << 30
 MAX_TOTAL_BYTES = 64 << 30
 _CHUNK = 1 << 20
-_EXPORT_KEYS = {"kind", "schema_version", "exported_at", "chat", "messages"}
+_EXPORT_KEYS = {"kind", "schema_version", "exported_at", "chat", "messages", "files"}
 
 
 # -- export ---------------------------------------------------------------------------------------
-def chat_to_json(meta: ChatMeta, messages: list[Message]) -> dict[str, Any]:
+def chat_to_json(meta: ChatMeta, messages: list[Message], folder: Path) -> dict[str, Any]:
+    """The chat as JSON; its messages' image files (in `folder`) as base64 under `files`."""
     return {"kind": EXPORT_KIND, "schema_version": current_version(), "exported_at": time.time(),
-            "chat": meta.model_dump(mode="json"), "messages": [m.model_dump(mode="json") for m in messages]}
+            "chat": meta.model_dump(mode="json"), "messages": [m.model_dump(mode="json") for m in messages],
+            "files": files_of(folder, [name for m in messages for name in m.images])}
 
 
 def _when(timestamp: float) -> str:
@@ -64,6 +68,9 @@ def chat_to_markdown(meta: ChatMeta, profile: Profile | None, messages: list[Mes
         if message.model:
             head += f" ({message.model})"
         lines += ["---", "", f"{head} · {_when(message.created_at)}", "", message.content, ""]
+        for file in message.attachments:  # as the model read them: a fenced block under the file's name
+            fence = "`" * max(3, max(map(len, re.findall("`+", file.text)), default=0) + 1)
+            lines += [f"**{file.name}**", "", fence, file.text.rstrip("\n"), fence, ""]
         if message.status != "ok":
             lines += [f"*[{message.status}{': ' + message.error if message.error else ''}]*", ""]
     return "\n".join(lines)
@@ -93,8 +100,9 @@ def _check_envelope(data: Any) -> tuple[dict, list]:
     return chat, messages
 
 
-def parse_chat_json(data: Any) -> tuple[dict[str, Any], list[Message]]:
-    """Validate an export completely; returns (chat fields, messages with fresh ids) or raises."""
+def parse_chat_json(data: Any, files: set[str] = frozenset()) -> tuple[dict[str, Any], list[Message]]:
+    """Validate an export completely; returns (chat fields, messages with fresh ids) or raises. A message keeps
+    the images among `files` (those that came with the export); the others are dropped."""
     chat, raw_messages = _check_envelope(data)
     messages: list[Message] = []
     taken: set[str] = set()
@@ -109,7 +117,8 @@ def parse_chat_json(data: Any) -> tuple[dict[str, Any], list[Message]]:
         except InvalidInput as exc:
             raise InvalidInput(f"Message {number} of the import is invalid: {exc} Nothing was imported.") from None
         status = "stopped" if message.status == "streaming" else message.status  # no turn will finish it
-        messages.append(message.model_copy(update={"images": [], "status": status}))
+        images = [name for name in message.images if name in files]
+        messages.append(message.model_copy(update={"images": images, "status": status}))
     now = time.time()
     created = chat.get("created_at", messages[0].created_at if messages else now)
     last = max((m.updated_at for m in messages), default=0.0)

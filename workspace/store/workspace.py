@@ -21,11 +21,11 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, BinaryIO, Callable, Self, Sequence
 
 from loguru import logger
 
-from workspace.store import recovery, transfer
+from workspace.store import portable, recovery, transfer
 from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
 from workspace.store.chattable import ChatTable, settle
 from workspace.store.errors import InvalidInput, NotFound, StoreBusy, StoreError
@@ -307,23 +307,48 @@ class WorkspaceStore:
 
     # -- export, import, backup -------------------------------------------------------------------
     def export_chat_json(self, chat_id: str) -> dict[str, Any]:
+        """The chat as JSON, its images' files inside as base64."""
         with self._lock:
-            return transfer.chat_to_json(self.get_chat(chat_id), self.list_messages(chat_id))
+            return transfer.chat_to_json(self.get_chat(chat_id), self.list_messages(chat_id), self.chat_dir(chat_id))
 
     def export_chat_markdown(self, chat_id: str) -> str:
         with self._lock:
             meta = self.get_chat(chat_id)
             return transfer.chat_to_markdown(meta, self._profiles.get(meta.profile_id), self.list_messages(chat_id))
 
-    def import_chat_json(self, profile_id: str, data: Any) -> ChatMeta:
-        """Add an exported chat to a profile, with new ids; invalid input raises and writes nothing."""
-        with self._lock:
-            self.get_profile(profile_id)
-            chat_id = self._fresh_id(self._chats)
-            meta_fields, messages = transfer.parse_chat_json(data)
-            meta = validated(ChatMeta, {**meta_fields, "id": chat_id, "profile_id": profile_id,
-                                        "message_count": len(messages)})
-            return self._add_chat(meta, messages)
+    def import_chat_json(self, profile_id: str, data: Any, max_bytes: int = portable.DEFAULT_MAX_BYTES) -> ChatMeta:
+        """Add an exported chat (a parsed JSON value) to a profile, with new ids and its image files;
+        invalid input raises and adds nothing."""
+        def read(writer: portable.FileWriter) -> Any:
+            if isinstance(data, dict):
+                writer.write_all(data.get(portable.FILES_KEY))
+            return data
+
+        return self._import(profile_id, read, max_bytes)
+
+    def import_chat_stream(self, profile_id: str, stream: BinaryIO,
+                           max_bytes: int = portable.DEFAULT_MAX_BYTES) -> ChatMeta:
+        """As import_chat_json, reading the export from a binary stream: image files are written as they are
+        read, so the export is never whole in memory."""
+        return self._import(profile_id, lambda writer: portable.read_export(stream, writer), max_bytes)
+
+    def _import(self, profile_id: str, read: Callable[[portable.FileWriter], Any], max_bytes: int) -> ChatMeta:
+        self.get_profile(profile_id)
+        incoming = self._folders.pending / f".import-{new_id()}"  # settled (deleted) at start if left over
+        try:
+            writer = portable.FileWriter(incoming, max_bytes)
+            data = read(writer)
+            if isinstance(data, dict):
+                data = {key: value for key, value in data.items() if key != portable.FILES_KEY}
+            meta_fields, messages = transfer.parse_chat_json(data, writer.written)
+            with self._lock:
+                chat_id = self._fresh_id(self._chats)
+                meta = validated(ChatMeta, {**meta_fields, "id": chat_id, "profile_id": profile_id,
+                                            "message_count": len(messages)})
+                used = {n for m in messages for name in m.images for n in (name, portable.original_of(name))}
+                return self._add_chat(meta, messages, files=[incoming / n for n in sorted(used & writer.written)])
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
 
     def backup_zip(self, dest_path: Path | str) -> Path:
         """Write the whole store (index and chat folders) into one zip: a consistent snapshot."""
@@ -356,8 +381,8 @@ class WorkspaceStore:
     def _record_of(self, meta: ChatMeta) -> dict[str, Any]:
         return recovery.record_of(meta, self._profiles.get(meta.profile_id))
 
-    def _add_chat(self, meta: ChatMeta, messages: list[Message]) -> ChatMeta:
-        self._folders.stage(meta.id, messages, meta.updated_at, self._record_of(meta))
+    def _add_chat(self, meta: ChatMeta, messages: list[Message], files: Sequence[Path] = ()) -> ChatMeta:
+        self._folders.stage(meta.id, messages, meta.updated_at, self._record_of(meta), files)
         try:
             self._save_index(chats=[meta])
         except BaseException:

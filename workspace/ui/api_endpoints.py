@@ -6,13 +6,16 @@ Streaming endpoints yield the whole answer so far, so a client can print partial
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from workspace.services import Services
 from workspace.turns import Turn
 from workspace.ui.errors import shown_errors
+from workspace.vision.images import ImageRejected
 
 
 def register(services: Services) -> None:
@@ -25,9 +28,12 @@ def register(services: Services) -> None:
             yield snapshot.text
 
     @shown_errors
-    def send_message(chat_id: str, message: str) -> Iterator[str]:
-        """Send `message` in chat `chat_id` and stream the answer (the text so far, growing)."""
-        yield from _follow(chat.send(chat_id, message))
+    def send_message(chat_id: str, message: str, files: list[dict] | None = None) -> Iterator[str]:
+        """Send `message` in chat `chat_id` and stream the answer (the text so far, growing). `files`: images
+        and text files, each `gradio_client.handle_file(path)` (the client uploads them first)."""
+        uploads = [_uploaded(file, services.vision.read_limit) for file in files or []]
+        turn = services.vision.send(chat_id, message, uploads) if uploads else chat.send(chat_id, message)
+        yield from _follow(turn)
 
     @shown_errors
     def regenerate(chat_id: str) -> Iterator[str]:
@@ -71,7 +77,7 @@ def register(services: Services) -> None:
     @shown_errors
     def import_chat(profile_id: str, export: dict) -> dict:
         """Import a chat exported as JSON into a profile; returns the new chat."""
-        return store.import_chat_json(profile_id, export).model_dump()
+        return store.import_chat_json(profile_id, export, services.settings.server.max_import_mb * 2**20).model_dump()
 
     @shown_errors
     def code(task: str, language: str = "python", profile_id: str = "", chat_id: str = "") -> Iterator[dict]:
@@ -108,3 +114,16 @@ def register(services: Services) -> None:
         (code, "code"), (study, "study"), (dashboard_history, "dashboard_history"),
     ]:
         gr.api(fn, api_name=name, concurrency_limit=None)
+
+
+def _uploaded(file: object, limit: int) -> tuple[str, bytes]:
+    """A file the client uploaded (a FileData dict): only a path inside Gradio's upload folder is read, so an
+    API caller cannot name any other file on this machine."""
+    path = file.get("path") if isinstance(file, dict) else None
+    if not isinstance(path, str) or not path:
+        raise ImageRejected("Each file must be sent with gradio_client.handle_file(path).")
+    resolved = Path(path).resolve()
+    if "\x00" in path or not resolved.is_relative_to(Path(get_upload_folder()).resolve()) or not resolved.is_file():
+        raise ImageRejected("That file was not uploaded to this app: send it with gradio_client.handle_file(path).")
+    with open(resolved, "rb") as handle:
+        return str(file.get("orig_name") or resolved.name), handle.read(limit)

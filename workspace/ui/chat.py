@@ -16,7 +16,6 @@ from workspace.ui import render
 from workspace.ui.errors import shown_errors
 
 KIND_FILTERS = [("All", ""), ("Chats", "chat"), ("Study", "study")]
-MAX_PLAIN_TEXT = 100_000  # pasted text up to this stays text (Gradio's default, 1,000, makes it a file)
 MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
 
 
@@ -56,12 +55,15 @@ def build(services: Services) -> ChatView:
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
                                  elem_id="conversation", feedback_options=None, placeholder="Start a new chat.")
-            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Images
-            # come by button, drag-and-drop or paste; pasted text stays text (a traceback is not made a file).
+            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Files
+            # (images, text files: sorted by content on the server, so any type is offered) come by button,
+            # drag-and-drop or paste; pasted text up to a message's limit stays text (Gradio's default makes
+            # anything over 1,000 characters a file: a pasted traceback would stop being part of the message).
             text = gr.MultimodalTextbox(placeholder="Message (Enter sends, Shift+Enter new line); attach or paste "
-                                        "images", lines=1, max_lines=12, show_label=False, autofocus=True,
-                                        elem_id="message-box", file_types=["image"], file_count="multiple",
-                                        sources=["upload"], max_plain_text_length=MAX_PLAIN_TEXT)
+                                        "images and text files", lines=1, max_lines=12, show_label=False,
+                                        autofocus=True, elem_id="message-box", file_count="multiple",
+                                        sources=["upload"],
+                                        max_plain_text_length=services.settings.chat.max_message_chars)
             with gr.Row():
                 send = gr.Button("Send", variant="primary", elem_id="send")
                 stop = gr.Button("⏹ Stop", elem_id="stop")
@@ -146,10 +148,10 @@ class _Actions:
               request: gr.Request = None):
         text, files = _message_parts(value)
         if files and editing:
-            raise gr.Error("Editing a message cannot add images: send them in a new message.")
-        uploads = [_upload(path, self.services.settings.vision.max_file_mb) for path in files]
+            raise gr.Error("Editing a message cannot add files: send them in a new message.")
+        uploads = [_upload(path, self.services.vision.read_limit) for path in files]
         if uploads:
-            self.services.vision.check(uploads)  # a bad image: nothing stored, not even a new chat
+            self.services.vision.check(uploads)  # a bad file: nothing stored, not even a new chat
         if not chat_id:
             chat_id = self.store.create_chat(profile_id).id
         if editing:
@@ -256,7 +258,7 @@ def _message_parts(value: dict | str | None) -> tuple[str, list[str]]:
     return value or "", []
 
 
-def _upload(path: str, max_mb: int) -> tuple[str, bytes]:
-    """One file Gradio received into its own upload folder: its name and (at most one byte over) its bytes."""
+def _upload(path: str, limit: int) -> tuple[str, bytes]:
+    """One file Gradio received into its own upload folder: its name and at most `limit` of its bytes."""
     with open(path, "rb") as file:
-        return path.rsplit("/", 1)[-1], file.read(max_mb * 2**20 + 1)
+        return path.rsplit("/", 1)[-1], file.read(limit)

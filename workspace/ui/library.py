@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import gradio as gr
@@ -13,7 +12,6 @@ from workspace.ui import render
 from workspace.ui.chat import ChatView
 from workspace.ui.errors import shown_errors
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 # After a search hit opens its chat: bring that message into view and mark it for a moment.
 SCROLL_TO_ROW = """(row) => {
   setTimeout(() => {
@@ -157,16 +155,11 @@ class _Panels:
     def import_chat(self, profile_id: str, file_path: str | None):
         if not file_path:
             return gr.update()
-        path = Path(file_path)
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise gr.Error(f"That file is too large to import (limit {MAX_IMPORT_BYTES // 2**20} MB).")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except RecursionError as exc:
-            raise gr.Error("That file is not a chat export: its JSON is nested too deeply.") from exc
-        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
-            raise gr.Error(f"That file is not a chat export (JSON): {exc}") from exc
-        chat = self.store.import_chat_json(profile_id, data)
+        path, limit = Path(file_path), self.services.settings.server.max_import_mb * 2**20
+        if path.stat().st_size > limit:
+            raise gr.Error(f"That file is too large to import (limit {limit // 2**20} MB).")
+        with open(path, "rb") as export:  # read as a stream: its images are written as they are read
+            chat = self.store.import_chat_stream(profile_id, export, limit)
         gr.Info(f"Imported “{chat.title}”.")
         return self.view.actions.chats_update(profile_id, value=chat.id)
 

@@ -49,18 +49,20 @@ def _same_model(a: str, b: str) -> bool:
 
 
 def user_text(message: Any, chat_id: str = "") -> str:
-    """A user bubble: its text, its images' thumbnails (served by the app's own route, behind its login)
-    and what was read from them, folded."""
+    """A user bubble: its text, its text files folded, its images' thumbnails (served by the app's own route,
+    behind its login) and what was read from them, folded."""
+    files = [f"<details><summary>📎 {html.escape(file.name)} ({file.text.count(chr(10)) + 1} lines)</summary>"
+             f"<pre>{html.escape(file.text)}</pre></details>" for file in getattr(message, "attachments", None) or []]
     images = getattr(message, "images", None) or []
     if not images or not chat_id:
-        return message.content
+        return "\n\n".join(part for part in (message.content, *files) if part)
     base = f"/api/chats/{quote(chat_id)}/messages/{quote(message.id)}/images/"
     thumbs = "".join(f'<img src="{base}{quote(name)}" alt="attached image {number}" class="chat-thumb">'
                      for number, name in enumerate(images, 1))
     analysis = getattr(message, "analysis", "")
     folded = (f"<details><summary>Image analysis</summary><pre>{html.escape(analysis)}</pre></details>" if analysis
               else "<em>Reading the image…</em>")
-    return "\n\n".join(part for part in (message.content, thumbs, folded) if part)
+    return "\n\n".join(part for part in (message.content, *files, thumbs, folded) if part)
 
 
 def chatbot_messages(messages: Iterable[Any], chat_id: str = "") -> list[dict[str, str]]:

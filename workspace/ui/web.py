@@ -49,7 +49,8 @@ def create_web_app(services: Services, gate: Gate | None = None, hosts: HostPoli
         gate.on_change(gradio_app.tokens.clear)  # a new password ends every session of the old one
         app.add_middleware(LoginRequired, gate=gate, session_user=_session_reader(gradio_app))
     app.add_middleware(Guard, hosts=hosts or HostPolicy(settings.server.allowed_hosts),
-                       max_body_bytes=settings.server.max_body_mb * 2**20, served_files=[gradio_app.uploaded_file_dir])
+                       max_body_bytes=settings.server.max_body_mb * 2**20, served_files=[gradio_app.uploaded_file_dir],
+                       large_bodies=[(api.IMPORT_PATH, settings.server.max_import_mb * 2**20)])
     return app
 
 

@@ -85,8 +85,8 @@ def _decode(data: bytes, shown: str, max_pixels: int) -> Image.Image:
             raise ImageRejected(f"{shown}: the image would decompress to too many pixels (a decompression bomb?)."
                                 ) from None
         except UnidentifiedImageError:
-            raise ImageRejected(f"{shown}: not a readable image. Accepted: PNG, JPEG, WebP, GIF, BMP "
-                                f"(recognised by content, not by name).") from None
+            raise ImageRejected(f"{shown}: not a readable image. Accepted: PNG, JPEG, WebP, GIF, BMP images and "
+                                f"UTF-8 text files (recognised by content, not by name).") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
             raise ImageRejected(f"{shown}: the image data is damaged or incomplete ({exc}).") from None
     return image

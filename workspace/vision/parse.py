@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 from workspace.llm import LLMError, LLMGateway
 
 DESCRIBE_PROMPT = ("Describe this image for someone who cannot see it: what it shows, and every error message, "
                    "code or log line in it, word for word. Be concise.")
 DESCRIBE_TOKENS = 512
+BACKGROUND_TOLERANCE = 24  # a channel this close to the background colour is background (JPEG noise, dithering)
+CROP_MARGIN = 16  # pixels of background kept around the content: the detector needs some
 
 
 class TextReader:
@@ -35,10 +38,26 @@ class TextReader:
                 from rapidocr import RapidOCR  # heavy (onnxruntime, opencv): only once an image arrives
 
                 self._engine = RapidOCR(params={"Global.log_level": "warning"})
-            result = self._engine(np.asarray(image.convert("RGB")), use_cls=False)
+            result = self._engine(np.asarray(content_area(image.convert("RGB"))), use_cls=False)
         if result.boxes is None or result.txts is None:
             return ""
         return "\n".join(_lines(list(zip(result.boxes, result.txts))))
+
+
+def content_area(image: Image.Image, margin: int = CROP_MARGIN) -> Image.Image:
+    """`image` (RGB) without the plain background around its content (a terminal's empty lower half, an
+    editor's blank right side): text detection costs time per pixel, and much of a screenshot is often empty."""
+    corners = [image.getpixel(xy) for xy in ((0, 0), (image.width - 1, 0), (0, image.height - 1),
+                                             (image.width - 1, image.height - 1))]
+    background = Counter(corners).most_common(1)[0][0]
+    diff = ImageChops.difference(image, Image.new("RGB", image.size, background))
+    strongest = ImageChops.lighter(ImageChops.lighter(*diff.split()[:2]), diff.getchannel(2))
+    box = strongest.point(lambda value: 255 if value > BACKGROUND_TOLERANCE else 0).getbbox()
+    if box is None:
+        return image
+    box = (max(box[0] - margin, 0), max(box[1] - margin, 0),
+           min(box[2] + margin, image.width), min(box[3] + margin, image.height))
+    return image if box == (0, 0, image.width, image.height) else image.crop(box)
 
 
 def _lines(found: list) -> list[str]:

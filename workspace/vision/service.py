@@ -1,8 +1,9 @@
-"""VisionService: a chat message with images — checked, saved in the chat's folder, read, answered.
+"""VisionService: a chat message with attachments — images and text files — checked, stored, read, answered.
 
-Every upload is checked before anything is stored, so a bad file stores nothing. The images are
-saved and the message stored before any model is called; reading them (OCR, a vision model) runs in
-the turn's worker, and the chat model answers with that analysis in its context.
+Every upload is checked before anything is stored, so a bad file stores nothing. Each upload is sorted by
+its bytes: UTF-8 text is a text file (stored with the message), anything else must be an image. The images
+are saved and the message stored before any model is called; reading them (OCR, a vision model) runs in
+the turn's worker, and the chat model answers with that analysis and the text files in its context.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from workspace.turns import Turn
 from workspace.vision import images
 from workspace.vision.images import ImageRejected, PreparedImage
 from workspace.vision.parse import Describer, TextReader, analyse
+from workspace.vision.texts import TextAttachment, is_text, prepare_text
 
 Upload = tuple[str | None, bytes]  # (the name it came with, its bytes)
 
@@ -31,22 +33,36 @@ class VisionService:
         self.store, self.chat, self.gateway, self.router, self.settings = store, chat, gateway, router, settings
         self.reader = reader or TextReader()
 
-    def check(self, uploads: Sequence[Upload]) -> list[PreparedImage]:
-        """Every upload checked and normalised, or ImageRejected naming the first bad one."""
+    @property
+    def read_limit(self) -> int:
+        """Bytes worth reading of one upload: one over this is enough to know it is too big."""
+        return max(self.settings.max_file_mb * 2**20, self.settings.max_text_kb * 1024) + 1
+
+    def check(self, uploads: Sequence[Upload]) -> tuple[list[PreparedImage], list[TextAttachment]]:
+        """Every upload sorted (text or image), checked and normalised, or ImageRejected naming the first bad one."""
         if not uploads:
-            raise ImageRejected("Attach at least one image.")
-        if len(uploads) > self.settings.max_images:
-            raise ImageRejected(f"{len(uploads)} images is more than the limit of {self.settings.max_images} "
+            raise ImageRejected("Attach at least one image or text file.")
+        texts = [(name, data) for name, data in uploads if is_text(data)]
+        pictures = [(name, data) for name, data in uploads if not is_text(data)]
+        if len(pictures) > self.settings.max_images:
+            raise ImageRejected(f"{len(pictures)} images is more than the limit of {self.settings.max_images} "
                                 "per message.")
-        return [images.prepare(data, name, self.settings) for name, data in uploads]
+        if len(texts) > self.settings.max_text_files:
+            raise ImageRejected(f"{len(texts)} text files is more than the limit of {self.settings.max_text_files} "
+                                "per message.")
+        return ([images.prepare(data, name, self.settings) for name, data in pictures],
+                [prepare_text(data, name, self.settings.max_text_kb) for name, data in texts])
 
     def send(self, chat_id: str, text: str, uploads: Sequence[Upload]) -> Turn:
-        """Store the message with its images and start the answer; nothing is stored if any image is bad."""
-        prepared = self.check(uploads)
+        """Store the message with its attachments and start the answer; nothing is stored if any upload is bad."""
+        prepared, texts = self.check(uploads)
+        attachments = [file.stored() for file in texts]
+        if not prepared:  # text files only: nothing to read before the model answers
+            return self.chat.send(chat_id, text, attachments=attachments)
         folder = self.store.chat_dir(chat_id)
         names = images.save(folder, prepared, self.settings.keep_original)
         try:
-            return self.chat.send(chat_id, text, images=names,
+            return self.chat.send(chat_id, text, images=names, attachments=attachments,
                                   analyse=lambda turn: self._analyse(chat_id, prepared, turn))
         except BaseException:
             images.remove(folder, names)  # the message was not stored: neither are its images
