@@ -9,12 +9,13 @@ With SCREENSHOTS=1 the tests also save the README's screenshots to docs/screensh
 from __future__ import annotations
 
 import os
+import time
 
 import httpx
 import pytest
 
 from tests.app_fixtures import ROOT
-from tests.test_browser import page, stored_answer  # noqa: F401 — the shared browser fixture (records requests)
+from tests.test_browser import LIMIT_S, last_answer, page  # noqa: F401 — the shared browser fixture (records requests)
 
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
@@ -101,6 +102,13 @@ def test_chat_and_dashboard_are_addresses_and_the_header_reaches_every_view(page
     page.wait_for_selector("#dash-runs")
 
 
+# The conversation's scrolling box (Gradio's own element inside #conversation).
+SCROLLER = """[...document.querySelectorAll('#conversation *')].find(e => e.scrollHeight > e.clientHeight + 20 &&
+              /(auto|scroll)/.test(getComputedStyle(e).overflowY))"""
+SCROLL_TOP = f"() => {{ const el = {SCROLLER}; el.scrollTop = 0; }}"
+SCROLLED = f"() => {SCROLLER}.scrollTop"
+
+
 def test_keyboard_shortcuts_and_a_chat_being_answered_is_marked(page):  # noqa: F811
     page.set_viewport_size(DESKTOP)
     page.locator("#new-chat").click()
@@ -111,27 +119,43 @@ def test_keyboard_shortcuts_and_a_chat_being_answered_is_marked(page):  # noqa: 
     box.press("Shift+Enter")  # a new line, not a send
     box.type("Go.")
     assert "\n" in box.input_value()
+    # Lines enough that the conversation scrolls while the answer grows.
+    box.fill(box.input_value() + "".join(f"\nline {n}" for n in range(40)))
+    box.press("End")
     box.press("Enter")  # sends
     page.wait_for_function("() => document.querySelectorAll('#conversation .bot-row').length === 1")
     assert box.input_value() == ""
     # While the answer is being written the open chat is marked in the list.
     page.wait_for_function("() => document.querySelector('#chat-list input:checked')?.closest('label')"
                            ".innerText.trim().startsWith('\u25cf')")
+    # Scrolled up to read, the reader keeps the place while the answer grows below.
+    page.evaluate(SCROLL_TOP)
+    grown = len(last_answer(page))
+    page.wait_for_function("n => [...document.querySelectorAll('#conversation .bot-row')].pop().innerText.length > n",
+                           arg=grown + 20)
+    assert page.evaluate(SCROLLED) == 0
     page.keyboard.press("Control+k")
     assert page.evaluate("() => document.activeElement.closest('#chat-filter') !== null")
     page.keyboard.press("Escape")  # stops the answer
-    title = "Count from one to fifty"
-    stored_answer(page.url, title)  # the turn ended (stopped or done) and is stored as such
-    with httpx.Client(base_url=page.url.rstrip("/") + "/api", timeout=30) as api:
-        chat = next(c for p in api.get("/profiles").json() for c in api.get(f"/profiles/{p['id']}/chats").json()
-                    if c["title"].startswith(title))
-        last = api.get(f"/chats/{chat['id']}/messages").json()[-1]
+    last = ended_answer(page.url, "Count from one to fifty")
     assert last["status"] == "stopped"
     page.wait_for_function("() => !document.querySelector('#chat-list input:checked')?.closest('label')"
                            ".innerText.trim().startsWith('\u25cf')")
     # Under the answer: when, and which model.
     page.wait_for_function("() => document.querySelector('#conversation .bot-row .answer-meta')")
     assert last["model"] in page.locator("#conversation .bot-row .answer-meta").last.inner_text()
+
+
+def ended_answer(page_url: str, title: str) -> dict:
+    """The last message of the chat titled `title` once it is stored as ended (waits on the stored status)."""
+    with httpx.Client(base_url=page_url.rstrip("/") + "/api", timeout=30) as api:
+        chat_id = next(c["id"] for p in api.get("/profiles").json()
+                       for c in api.get(f"/profiles/{p['id']}/chats").json() if c["title"].startswith(title))
+        deadline = time.monotonic() + LIMIT_S
+        while (last := api.get(f"/chats/{chat_id}/messages").json()[-1])["status"] == "streaming":
+            assert time.monotonic() < deadline, "the answer was never stored as ended"
+            time.sleep(0.2)
+        return last
 
 
 def test_installable_with_its_own_name_and_icon(page, running_app):  # noqa: F811
