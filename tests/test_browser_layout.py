@@ -111,8 +111,10 @@ SCROLLED = f"() => {SCROLLER}.scrollTop"
 
 def test_keyboard_shortcuts_and_a_chat_being_answered_is_marked(page):  # noqa: F811
     page.set_viewport_size(DESKTOP)
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
     page.locator("#new-chat").click()
-    page.wait_for_function("() => document.querySelectorAll('#conversation .message-row').length === 0")
+    page.wait_for_function("() => document.querySelector('#chat-list input:checked')?.closest('label')"
+                           ".innerText.startsWith('New chat')")
     box = page.locator("#message-box textarea")
     box.click()
     box.type("Count from one to fifty in words, one per line.")
@@ -124,7 +126,7 @@ def test_keyboard_shortcuts_and_a_chat_being_answered_is_marked(page):  # noqa: 
     box.press("End")
     box.press("Enter")  # sends
     page.wait_for_function("() => document.querySelectorAll('#conversation .bot-row').length === 1")
-    assert box.input_value() == ""
+    page.wait_for_function("() => document.querySelector('#message-box textarea').value === ''")  # sent
     # While the answer is being written the open chat is marked in the list.
     page.wait_for_function("() => document.querySelector('#chat-list input:checked')?.closest('label')"
                            ".innerText.trim().startsWith('\u25cf')")
