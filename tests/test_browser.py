@@ -47,8 +47,10 @@ def last_answer(page) -> str:
     return bubbles.last.inner_text() if bubbles.count() else ""
 
 
-def open_accordion(page, elem_id: str) -> None:
-    page.locator(f"#{elem_id} > button.label-wrap").click()
+def open_panel(page, elem_id: str) -> None:
+    """Open one of the chat's panels from the toolbar over the conversation."""
+    page.locator(f"#open-{elem_id}").click()
+    page.locator(f"#{elem_id}").wait_for(state="visible")
 
 
 def select_chat(page, index: int) -> None:
@@ -56,13 +58,15 @@ def select_chat(page, index: int) -> None:
 
 
 def test_profile_chat_stream_switch_and_reload(page):
-    open_accordion(page, "profile-panel")
+    open_panel(page, "profile-panel")
     page.locator("#new-profile-name textarea, #new-profile-name input").first.fill("Browser profile")
     page.get_by_role("button", name="Create profile").click()
     profile = page.get_by_role("combobox", name="Profile").first
     page.wait_for_function("el => el.value === 'Browser profile'", arg=profile.element_handle())
+    page.keyboard.press("Escape")  # closes the panel
+    page.locator("#profile-panel").wait_for(state="hidden")
 
-    page.get_by_role("button", name="＋ New chat").click()
+    page.locator("#new-chat").click()
     box = page.locator("#message-box textarea")
     box.fill("Write a Python class for a bank account with deposit and withdraw, with docstrings.")
     box.press("Enter")
@@ -77,7 +81,7 @@ def test_profile_chat_stream_switch_and_reload(page):
     assert len(seen) >= 3, f"the answer did not stream: {seen}"
 
     # Mid-answer: open a new chat, then come back to the first one.
-    page.get_by_role("button", name="＋ New chat").click()
+    page.locator("#new-chat").click()
     page.wait_for_function("() => !document.querySelector('#conversation').innerText.includes('bank account')")
     first_title = "Write a Python class for a bank account"
     stored = stored_answer(page.url, first_title)  # the turn has ended and its follower has had its say
@@ -96,7 +100,7 @@ def test_profile_chat_stream_switch_and_reload(page):
 
     # Search finds the message and opens its chat at it, from the other (empty) chat.
     page.locator("#chat-list label").filter(has_not_text=first_title).first.click()
-    open_accordion(page, "search-panel")
+    open_panel(page, "search-panel")
     page.locator("#search-box textarea, #search-box input").first.fill("BANK account")
     page.locator("#search-box textarea, #search-box input").first.press("Enter")
     page.locator("#search-results label").first.click()

@@ -17,9 +17,8 @@ def test_dashboard_shows_runs_plots_and_a_runs_stages(page, running_app, tmp_pat
         profile = api.post("/profiles", json={"name": "Dashboard browser"}).json()["id"]
         run = api.post("/code", json={"task": ADD_TASK, "profile_id": profile}).json()
     run_id = run["run_id"]
-    page.get_by_role("tab", name="Dashboard").click()
-    assert page.locator("#dashboard-link a").get_attribute("href") == "/dashboard"  # the tab links to the page
-    page.goto(url + "/dashboard")
+    page.locator("a.ws-nav", has_text="Dashboard").click()  # the header's navigation opens the page
+    page.wait_for_url(url + "/dashboard")
     page.wait_for_function(f"() => document.querySelector('#dash-runs')?.innerText.includes('{run_id}')")
     assert "Runs" in page.locator("#dash-tiles").inner_text()
     for plot in ("#plot-volume", "#plot-stages", "#plot-latency", "#plot-tokens"):

@@ -1,5 +1,6 @@
 """What the conversation pane shows for stored and live answers (pure functions, no gradio)."""
 
+import time
 from types import SimpleNamespace
 
 from workspace.ui import render
@@ -35,7 +36,7 @@ def test_a_live_answer_replaces_the_last_assistant_bubble():
 
 def test_pinned_chats_are_marked():
     chats = [SimpleNamespace(id="a", title="T", pinned=True), SimpleNamespace(id="b", title="", pinned=False)]
-    assert render.chat_choices(chats) == [("📌 T", "a"), ("New chat", "b")]
+    assert render.chat_choices(chats) == [("★ T", "a"), ("New chat", "b")]
 
 
 def test_row_of_counts_only_shown_bubbles():
@@ -48,5 +49,31 @@ def test_a_user_bubble_folds_its_text_files_escaped():
     message = SimpleNamespace(id="a" * 16, role="user", content="Why?", images=[], analysis="",
                               attachments=[SimpleNamespace(name="x<y>.py", text="if a < b:\n    pass")])
     shown = render.user_text(message, "b" * 16)
-    assert shown.startswith("Why?\n\n<details><summary>📎 x&lt;y&gt;.py (2 lines)</summary>")
+    assert shown.startswith("Why?\n\n<details><summary>File: x&lt;y&gt;.py (2 lines)</summary>")
     assert "<pre>if a &lt; b:\n    pass</pre>" in shown
+
+
+def test_a_chat_list_entry_has_marks_time_and_a_one_line_preview():
+    now = time.mktime((2026, 12, 2, 15, 0, 0, 0, 0, -1))
+    chat = SimpleNamespace(id="a", title="Plans", pinned=True, kind="chat", updated_at=now - 3600,
+                           preview="first line\nsecond   line")
+    assert render.chat_entry(chat, answering=True, now=now) == "● ★ Plans · 14:00\nfirst line second line"
+    older = SimpleNamespace(id="b", title="", pinned=False, kind="study", updated_at=now - 40 * 86400, preview="")
+    assert render.chat_entry(older, now=now) == "Study · New chat · 23 Oct 15:00"
+    assert render.chat_list_choices([chat, older], {"b"})[1][0].startswith("● Study")
+    assert render.short_time(now - 400 * 86400, now) == "28 Oct 2025" and render.short_time(None) == ""
+
+
+def test_an_answer_says_when_and_by_which_model():
+    answer = SimpleNamespace(role="assistant", content="hi", status="ok", error=None, meta={}, model="m<1>",
+                             created_at=time.mktime((2026, 12, 2, 9, 5, 0, 0, 0, -1)))
+    shown = render.chatbot_messages([answer])[0]["content"]
+    assert shown.startswith("hi") and "09:05" in shown and "m&lt;1&gt;" in shown and "answer-meta" in shown
+    assert "answer-meta" not in render.chatbot_messages([message("assistant", "x")])[0]["content"]
+
+
+def test_notes_use_no_emoji():
+    shown = render.chatbot_messages([message("assistant", "", status="failed", error="boom"),
+                                     message("assistant", "p", status="stopped", meta={"dropped_messages": 2})])
+    text = "".join(m["content"] for m in shown)
+    assert all(ord(ch) < 0x2100 or ch in "…—“”" for ch in text), text

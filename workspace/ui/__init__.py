@@ -1,4 +1,5 @@
-"""The Gradio app: a header saying which backend runs, tabs for Chat, Code, Study and Models, and the /dashboard page.
+"""The Gradio app: a header (navigation, backend, addresses), tabs for Chat, Code, Study and Models at /,
+the chat alone at /chat and the dashboard at /dashboard.
 
 Only `ui/` imports gradio. `build_app(services)` returns the Blocks; `app.py` mounts and launches it.
 """
@@ -8,54 +9,48 @@ from __future__ import annotations
 import gradio as gr
 
 from workspace.services import Services
-from workspace.ui import api_endpoints, chat, code, dashboard, library, models, render, study
+from workspace.ui import api_endpoints, chat, code, dashboard, library, models, render, shell, study
 
 CSS = """
-#chat-list { max-height: 60vh; overflow-y: auto; }
 #conversation img.chat-thumb { max-width: 256px; max-height: 256px; margin: 4px 6px 4px 0; border-radius: 6px; }
-#chat-list label { width: 100%; }
 /* The Chatbot's own Clear only blanks the pane, the stored chat stays: misleading, so hidden. */
 #conversation button[aria-label="Clear"] { display: none; }
 #conversation .message-row.search-hit { outline: 2px solid var(--color-accent); border-radius: 8px; }
-""" + dashboard.CSS
-
-
-def header(services: Services) -> str:
-    backend = services.backend
-    note = ""
-    if backend.kind == "embedded":
-        note = " — no Ollama answered, so the built-in engine serves the models on this PC."
-    return f"### Local AI Workspace\n**Backend:** {backend.label}{note}"
+""" + shell.CSS + dashboard.CSS
+HEAD = shell.HEAD
+ICON = shell.ICON
 
 
 def build_app(services: Services, logout: bool = False) -> gr.Blocks:
-    """The Blocks; `logout` adds a Log out button (when the app asks for a login)."""
+    """The Blocks: the workspace at / (a tab per view), the chat alone at /chat, the dashboard at /dashboard;
+    `logout` adds a Log out button (when the app asks for a login). Events cannot cross pages, so each page
+    builds what it shows."""
     with gr.Blocks(title="Local AI Workspace", analytics_enabled=False) as demo:
         # First, so the public endpoints get their plain names (the UI's private events share the namespace).
         api_endpoints.register(services)
-        with gr.Row():
-            gr.Markdown(header(services), elem_id="backend-header")
-            if logout:
-                gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="logout")
-        with gr.Tabs():
+        gr.Navbar(visible=False)  # the header's links are the navigation
+        shell.header(services, demo, "chat", logout)
+        with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("Chat", id="chat"):
-                view = chat.build(services)
-                library.build(services, view)
+                _chat(services, demo)
             with gr.Tab("Code", id="code"):
-                code_tab = code.build(services)
+                code.build(services).wire_page_load(demo)
             with gr.Tab("Study", id="study"):
-                study_tab = study.build(services)
+                study.build(services).wire_page_load(demo)
             with gr.Tab("Models", id="models"):
-                models_tab = models.build(services)
-            with gr.Tab("Dashboard", id="dashboard"):
-                gr.Markdown("The dashboard has a page of its own: **[open the dashboard](/dashboard)** — runs, "
-                            "plots, each run's stages, and the backend's status.", elem_id="dashboard-link")
-        with gr.Accordion("Models per role", open=False):
-            gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
-        view.wire_page_load(demo)
-        code_tab.wire_page_load(demo)
-        study_tab.wire_page_load(demo)
-        models_tab.wire_page_load(demo)
+                models.build(services).wire_page_load(demo)
+                with gr.Accordion("Models per role", open=False):
+                    gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
+    with demo.route("Chat", "/chat"):
+        shell.header(services, demo, "chat", logout)
+        _chat(services, demo)
     with demo.route("Dashboard", "/dashboard"):
+        shell.header(services, demo, "dashboard", logout)
         demo.load(**dashboard.build(services))
     return demo
+
+
+def _chat(services: Services, demo: gr.Blocks) -> None:
+    view = chat.build(services)
+    library.build(services, view)
+    view.wire_page_load(demo)

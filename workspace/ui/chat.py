@@ -29,6 +29,7 @@ class ChatView:
     chatbot: gr.Chatbot
     remembered: gr.BrowserState
     models: gr.Markdown
+    toolbar: gr.Row
     actions: "_Actions"
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
@@ -44,35 +45,38 @@ def build(services: Services) -> ChatView:
     remembered = gr.BrowserState({"profile": "", "chat": ""}, storage_key="workspace-last-open")
     editing = gr.State(False)
     started = gr.State("")  # the answer (message id) this browser's last Send or Regenerate started
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=240):
-            profile = gr.Dropdown(label="Profile", choices=[], interactive=True)
-            new_chat = gr.Button("＋ New chat", variant="secondary")
-            chat_filter = gr.Textbox(placeholder="Filter chats…", show_label=False, container=False)
-            kind_filter = gr.Radio(choices=KIND_FILTERS, value="", show_label=False, container=False,
-                                   elem_id="chat-kind-filter")
-            chats = gr.Radio(label="Chats", choices=[], elem_id="chat-list")
-        with gr.Column(scale=4):
-            chatbot = gr.Chatbot(label="Conversation", height=560, buttons=["copy", "copy_all"],
-                                 elem_id="conversation", feedback_options=None, placeholder="Start a new chat.")
-            # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Files
-            # (images, text files: sorted by content on the server, so any type is offered) come by button,
-            # drag-and-drop or paste; pasted text up to a message's limit stays text (Gradio's default makes
-            # anything over 1,000 characters a file: a pasted traceback would stop being part of the message).
-            text = gr.MultimodalTextbox(placeholder="Message (Enter sends, Shift+Enter new line); attach or paste "
-                                        "images and text files", lines=1, max_lines=12, show_label=False,
-                                        autofocus=True, elem_id="message-box", file_count="multiple",
-                                        sources=["upload"],
-                                        max_plain_text_length=services.settings.chat.max_message_chars)
-            with gr.Row():
-                send = gr.Button("Send", variant="primary", elem_id="send")
-                stop = gr.Button("⏹ Stop", elem_id="stop")
-                regenerate = gr.Button("↻ Regenerate", elem_id="regenerate")
-                edit = gr.Button("✏️ Edit last", elem_id="edit-last")
-            with gr.Accordion("Models for this chat (chat > profile > global)", open=False):
-                models = gr.Markdown(elem_id="effective-models")
+    # The sidebar: who is talking and which chat (Gradio makes it a sliding panel on a phone).
+    with gr.Sidebar(open=True, width=300, elem_id="sidebar", label="Chats"):
+        profile = gr.Dropdown(label="Profile", choices=[], interactive=True, elem_id="profile-switcher")
+        new_chat = gr.Button("+ New chat", variant="secondary", elem_id="new-chat")
+        chat_filter = gr.Textbox(placeholder="Filter chats (Ctrl+K)", show_label=False, container=False,
+                                 elem_id="chat-filter")
+        kind_filter = gr.Radio(choices=KIND_FILTERS, value="", show_label=False, container=False,
+                               elem_id="chat-kind-filter")
+        chats = gr.Radio(label="Chats", choices=[], elem_id="chat-list")
+    # The conversation: a toolbar for the panels (ui/library.py fills it), the messages, the message box.
+    with gr.Column(elem_id="chat-main"):
+        toolbar = gr.Row(elem_id="chat-toolbar")
+        chatbot = gr.Chatbot(label="Conversation", buttons=["copy", "copy_all"], elem_id="conversation",
+                             feedback_options=None, placeholder="Start a new chat.", show_label=False)
+        # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Files
+        # (images, text files: sorted by content on the server, so any type is offered) come by button,
+        # drag-and-drop or paste; pasted text up to a message's limit stays text (Gradio's default makes
+        # anything over 1,000 characters a file: a pasted traceback would stop being part of the message).
+        text = gr.MultimodalTextbox(placeholder="Message (Enter sends, Shift+Enter new line); attach or paste "
+                                    "images and text files", lines=1, max_lines=12, show_label=False,
+                                    autofocus=True, elem_id="message-box", file_count="multiple",
+                                    sources=["upload"],
+                                    max_plain_text_length=services.settings.chat.max_message_chars)
+        with gr.Row(elem_id="chat-actions"):
+            send = gr.Button("Send", variant="primary", elem_id="send", size="sm")
+            stop = gr.Button("Stop", elem_id="stop", size="sm")
+            regenerate = gr.Button("Regenerate", elem_id="regenerate", size="sm")
+            edit = gr.Button("Edit last", elem_id="edit-last", size="sm")
+    # Shown in the chat's settings panel (ui/library.py renders it there).
+    models = gr.Markdown(elem_id="effective-models", render=False)
 
-    view = ChatView(profile, chats, chat_filter, chatbot, remembered, models, actions)
+    view = ChatView(profile, chats, chat_filter, chatbot, remembered, models, toolbar, actions)
     # Sending: store the message and start the turn, then follow it, then refresh titles.
     start = dict(fn=actions.start, inputs=[profile, chats, text, editing],
                  outputs=[text, chatbot, chats, remembered, editing, started], api_visibility="private")
@@ -137,7 +141,7 @@ class _Actions:
         chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
         return (
             gr.update(choices=render.profile_choices(profiles), value=profile_id),
-            gr.update(choices=render.chat_choices(chats), value=chat_id),
+            self._list(chats, value=chat_id),
             self._history(chat_id),
             self.opened(request, profile_id, chat_id),
             self.models_for(profile_id, chat_id),
@@ -216,7 +220,7 @@ class _Actions:
     def open_profile(self, profile_id: str, request: gr.Request = None):
         chats = self.store.list_chats(profile_id)
         chat_id = chats[0].id if chats else None
-        return (gr.update(choices=render.chat_choices(chats), value=chat_id), self._history(chat_id),
+        return (self._list(chats, value=chat_id), self._history(chat_id),
                 self.opened(request, profile_id, chat_id), self.models_for(profile_id, chat_id))
 
     @shown_errors
@@ -233,8 +237,12 @@ class _Actions:
 
     def chats_update(self, profile_id: str, *, query: str = "", kind: str | None = None, **selection: Any) -> dict:
         """The chat list of a profile (of one kind: chats or study sessions), fresh; `value=` selects a chat."""
-        chats = self.store.list_chats(profile_id, query=query, kind=kind)
-        return gr.update(choices=render.chat_choices(chats), **selection)
+        return self._list(self.store.list_chats(profile_id, query=query, kind=kind), **selection)
+
+    def _list(self, chats: list, **selection: Any) -> dict:
+        """The sidebar list of `chats`, the ones still being answered marked."""
+        answering = {chat.id for chat in chats if self.services.chat.running(chat.id)}
+        return gr.update(choices=render.chat_list_choices(chats, answering), **selection)
 
     def _history(self, chat_id: str | None) -> list[dict[str, str]]:
         return render.chatbot_messages(self.services.chat.messages(chat_id), chat_id) if chat_id else []

@@ -1,4 +1,5 @@
-"""Chat-tab panels around the conversation: profile settings, chat settings, search, export and import."""
+"""The chat's panels, opened from the toolbar over the conversation: search, chat settings (with its models,
+export and import), profile settings, backup."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from workspace.ui import render
 from workspace.ui.chat import ChatView
 from workspace.ui.errors import shown_errors
 
-# After a search hit opens its chat: bring that message into view and mark it for a moment.
+# After a search hit opens its chat: close the panel, bring that message into view and mark it for a moment.
 SCROLL_TO_ROW = """(row) => {
+  document.body.dataset.panel = '';  // the search panel gives way to the conversation
   setTimeout(() => {
     const el = document.querySelectorAll('#conversation .message-row')[row];
     if (!el) return;
@@ -34,31 +36,53 @@ DOWNLOAD_EXPORT = """(chatId) => {
 DOWNLOAD_BACKUP = "() => { window.location.href = 'api/backup'; return []; }"
 
 
+PRIVATE = {"api_visibility": "private"}
+# The toolbar's buttons and the panels they open over the page (one at a time; shell.py's CSS and script).
+PANELS = [("Search", "search-panel"), ("This chat", "chat-panel"), ("Profile", "profile-panel"),
+          ("Backup", "backup-panel")]
+
+
+def _panel(elem_id: str, title: str) -> gr.Column:
+    """A panel: a column shown over the page while the body names it, with a title and a Close button."""
+    column = gr.Column(elem_id=elem_id, elem_classes=["ws-panel"])
+    with column:
+        with gr.Row():
+            gr.Markdown(f"### {title}")
+            gr.Button("Close", size="sm", scale=0, elem_id=f"close-{elem_id}").click(
+                None, js="() => wsPanel('')", **PRIVATE)
+    return column
+
+
 def build(services: Services, view: ChatView) -> None:
     panels = _Panels(services, view)
     model_choices = [""] + services.backend.models()
-    with gr.Accordion("Search all messages", open=False, elem_id="search-panel"):
+    with view.toolbar:
+        for label, panel in PANELS:
+            gr.Button(label, size="sm", elem_id=f"open-{panel}").click(None, js=f"() => wsPanel('{panel}')", **PRIVATE)
+    with _panel("search-panel", "Search all messages"):
         with gr.Row():
             query = gr.Textbox(placeholder="Words to find…", show_label=False, scale=4, elem_id="search-box")
             everywhere = gr.Checkbox(label="All profiles", value=True, scale=1)
         hits = gr.Radio(label="Results", choices=[], elem_id="search-results")
         hit_row = gr.Number(visible=False)
-    with gr.Accordion("This chat", open=False):
+    with _panel("chat-panel", "This chat"):
+        title = gr.Textbox(label="Title")
         with gr.Row():
-            title = gr.Textbox(label="Title", scale=3)
             pinned = gr.Checkbox(label="Pinned", scale=1)
             move_to = gr.Dropdown(label="Move to profile", choices=[], scale=2)
+        gr.Markdown("**Models for this chat** (chat > profile > global)")
+        view.models.render()
         chat_overrides = {role: gr.Dropdown(label=f"{role.value} model (chat override)", choices=model_choices,
                                             allow_custom_value=True) for role in Role}
         with gr.Row():
             save_chat = gr.Button("Save chat settings")
-            delete_chat = gr.Button("🗑 Delete chat", variant="stop")
-            undo_delete = gr.Button("↶ Undo delete")
+            delete_chat = gr.Button("Delete chat", variant="stop")
+            undo_delete = gr.Button("Undo delete")
         with gr.Row():
             export_md = gr.Button("Export Markdown")
             export_json = gr.Button("Export JSON")
-            import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
-    with gr.Accordion("Profile", open=False, elem_id="profile-panel"):
+        import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
+    with _panel("profile-panel", "Profile"):
         with gr.Row():
             new_name = gr.Textbox(label="New profile name", scale=3, elem_id="new-profile-name")
             create = gr.Button("Create profile", scale=1)
@@ -72,14 +96,14 @@ def build(services: Services, view: ChatView) -> None:
         save_profile = gr.Button("Save profile")
         confirm = gr.Checkbox(label="Yes, delete this profile and all its chats")
         delete_profile = gr.Button("Delete profile", variant="stop")
-    with gr.Accordion("Backup", open=False):
+    with _panel("backup-panel", "Backup"):
         gr.Markdown("One zip of every profile and chat. Restore it into a new folder with "
                     "`python -m workspace.restore BACKUP.zip NEW_FOLDER` — it never overwrites existing data.")
         backup = gr.Button("Download a backup")
 
     chat_fields = [title, pinned, move_to, *chat_overrides.values()]
     profile_fields = [name, description, system_prompt, threshold, *profile_overrides.values()]
-    private = {"api_visibility": "private"}
+    private = PRIVATE
     for event in (view.chats.change, view.profile.change):
         event(panels.chat_settings, [view.profile, view.chats], chat_fields, **private)
     view.profile.change(panels.profile_settings, [view.profile], profile_fields, **private)

@@ -6,7 +6,8 @@ No gradio import here, so these functions are tested as plain Python.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Sequence
+import time
+from typing import Any, Collection, Iterable, Sequence
 from urllib.parse import quote
 
 
@@ -20,11 +21,11 @@ def answer_text(content: str, status: str, error: str | None, meta: dict | None 
         notes.append(fallback)
     dropped = (meta or {}).get("dropped_messages", 0)
     if dropped:
-        notes.append(f"ℹ️ *{dropped} older message(s) were left out to fit the model's context window.*")
+        notes.append(f"Note: *{dropped} older message(s) were left out to fit the model's context window.*")
     if status == "failed":
-        notes.append(f"⚠️ *Failed: {error or 'unknown error'}* — press **Regenerate** to try again.")
+        notes.append(f"*Failed: {error or 'unknown error'}* — press **Regenerate** to try again.")
     elif status == "stopped":
-        notes.append(f"⏹ *Stopped{': ' + error if error else ''}.* Press **Regenerate** to answer again.")
+        notes.append(f"*Stopped{': ' + error if error else ''}.* Press **Regenerate** to answer again.")
     body = content if content or status != "streaming" else "…"
     return "\n\n".join([body, *notes]) if notes else body
 
@@ -33,7 +34,7 @@ def fallback_note(model: str | None, asked: str | None) -> str:
     """"answered by X: Y is not installed" when the model that ran is not the one asked for."""
     if not model or not asked or _same_model(model, asked):
         return ""
-    return (f"ℹ️ *answered by `{model}`: `{asked}` is not installed* — [pull `{asked}`]({pull_link(asked)}) "
+    return (f"Note: *answered by `{model}`: `{asked}` is not installed* — [pull `{asked}`]({pull_link(asked)}) "
             "in the **Models** tab, or choose another model for this role.")
 
 
@@ -51,7 +52,7 @@ def _same_model(a: str, b: str) -> bool:
 def user_text(message: Any, chat_id: str = "") -> str:
     """A user bubble: its text, its text files folded, its images' thumbnails (served by the app's own route,
     behind its login) and what was read from them, folded."""
-    files = [f"<details><summary>📎 {html.escape(file.name)} ({file.text.count(chr(10)) + 1} lines)</summary>"
+    files = [f"<details><summary>File: {html.escape(file.name)} ({file.text.count(chr(10)) + 1} lines)</summary>"
              f"<pre>{html.escape(file.text)}</pre></details>" for file in getattr(message, "attachments", None) or []]
     images = getattr(message, "images", None) or []
     if not images or not chat_id:
@@ -74,8 +75,27 @@ def chatbot_messages(messages: Iterable[Any], chat_id: str = "") -> list[dict[st
         elif message.role == "assistant":
             text = answer_text(message.content, message.status, message.error, getattr(message, "meta", None),
                                getattr(message, "model", None))
-            shown.append({"role": "assistant", "content": text})
+            shown.append({"role": "assistant", "content": text + answer_footer(message)})
     return shown
+
+
+def answer_footer(message: Any) -> str:
+    """When the answer was written and by which model, in small print under it ("" when unknown)."""
+    parts = [short_time(getattr(message, "created_at", None)), getattr(message, "model", None) or ""]
+    shown = " · ".join(html.escape(p) for p in parts if p)
+    return f'\n\n<span class="answer-meta">{shown}</span>' if shown else ""
+
+
+def short_time(timestamp: float | None, now: float | None = None) -> str:
+    """"14:32" today, "3 Dec 14:32" this year, "3 Dec 2025" before (the server's local time)."""
+    if not timestamp:
+        return ""
+    when, today = time.localtime(timestamp), time.localtime(now if now is not None else time.time())
+    if when[:3] == today[:3]:
+        return time.strftime("%H:%M", when)
+    if when.tm_year == today.tm_year:
+        return f"{when.tm_mday} {time.strftime('%b %H:%M', when)}"
+    return f"{when.tm_mday} {time.strftime('%b %Y', when)}"
 
 
 def row_of(messages: Sequence[Any], message_id: str) -> int:
@@ -92,13 +112,31 @@ def with_live_answer(history: list[dict[str, str]], text: str, status: str, erro
     return [*history, live]
 
 
+PINNED, ANSWERING = "★ ", "● "  # text glyphs every font has: never an emoji font's
+
+
 def chat_label(chat: Any) -> str:
     study = "Study · " if getattr(chat, "kind", "chat") == "study" else ""
-    return ("📌 " if chat.pinned else "") + study + (chat.title or "New chat")
+    return (PINNED if chat.pinned else "") + study + (chat.title or "New chat")
 
 
 def chat_choices(chats: Sequence[Any]) -> list[tuple[str, str]]:
+    """Chats for a dropdown: their labels only."""
     return [(chat_label(chat), chat.id) for chat in chats]
+
+
+def chat_entry(chat: Any, answering: bool = False, now: float | None = None) -> str:
+    """A sidebar entry: label and time on the first line, the last message's start on the second (the list's
+    CSS keeps each to one line); `answering` marks a chat whose answer is still being written."""
+    when = short_time(getattr(chat, "updated_at", None), now)
+    first = (ANSWERING if answering else "") + chat_label(chat) + (f" · {when}" if when else "")
+    preview = " ".join((getattr(chat, "preview", "") or "").split())
+    return f"{first}\n{preview}" if preview else first
+
+
+def chat_list_choices(chats: Sequence[Any], answering: Collection[str] = ()) -> list[tuple[str, str]]:
+    """The sidebar's chat list; chats whose id is in `answering` are marked."""
+    return [(chat_entry(chat, chat.id in answering), chat.id) for chat in chats]
 
 
 def profile_choices(profiles: Sequence[Any]) -> list[tuple[str, str]]:

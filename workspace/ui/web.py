@@ -18,7 +18,7 @@ from workspace.auth import Gate
 from workspace.login import LoginRequired
 from workspace.security import Guard, HostPolicy
 from workspace.services import Services
-from workspace.ui import CSS, build_app
+from workspace.ui import CSS, HEAD, ICON, build_app
 
 
 def create_web_app(services: Services, gate: Gate | None = None, hosts: HostPolicy | None = None) -> FastAPI:
@@ -40,6 +40,9 @@ def create_web_app(services: Services, gate: Gate | None = None, hosts: HostPoli
         footer_links=["api"],
         allowed_paths=[],  # nothing of the data folder: Gradio serves its own upload folder only
         css=CSS,
+        head=HEAD,
+        favicon_path=str(ICON),  # also the installed app's icon: served from here, never fetched
+        pwa=True,
         show_error=True,
         auth=gate.login if gate is not None else None,
         auth_message="Local AI Workspace: the login was printed when the app first started on this network.",
