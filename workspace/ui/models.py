@@ -34,7 +34,7 @@ LEAVES = "**Remote: outside this network, prompts sent to it leave the machine**
 def backends_table(backends: list[dict[str, Any]]) -> str:
     rows = ["| backend | kind | state | version | latency |", "|---|---|---|---|---|"]
     for b in backends:
-        state = "✅ up" if b["healthy"] else f"❌ down{': ' + b['error'] if b.get('error') else ''}"
+        state = "up" if b["healthy"] else f"**down**{': ' + b['error'] if b.get('error') else ''}"
         latency = f"{b['latency_ms']:.0f} ms" if b.get("latency_ms") is not None else "—"
         if b.get("remote"):
             state += " · " + LEAVES
@@ -211,7 +211,7 @@ def build(services: Services) -> ModelsTab:
         with gr.Row():
             chosen = gr.Dropdown(label="Model to delete", choices=[], scale=3)
             confirm = gr.Checkbox(label="Yes, delete it", value=False, scale=1)
-            delete = gr.Button("🗑 Delete", variant="stop", scale=1)
+            delete = gr.Button("Delete", variant="stop", scale=1)
         with gr.Row():
             warm = gr.Dropdown(label="Model to load now (warm-up)", choices=[], scale=3)
             load = gr.Button("Load now", scale=1)
