@@ -124,3 +124,19 @@ def test_a_remote_backend_is_refused_in_the_tab_unless_allowed_and_then_said_to_
     assert "prompts sent to it leave the machine" in said
     shown = models_ui.roles_table(services.models.roles())  # (the overview would call the remote host)
     assert "leave the machine" in next(line for line in shown.splitlines() if "| reviewer |" in line)
+
+
+def test_levels_show_each_roles_model_at_every_level_for_the_open_chat(tab, services, starter_model):
+    profile = services.store.create_profile("Levels", model_overrides={"reviewer": "p-reviewer:1b",
+                                                                       "judge": "p-judge:1b"})
+    chat = services.store.create_chat(profile.id, title="Bug 42", model_overrides={"judge": "c-judge:1b"})
+    shown = tab.levels_for(profile.id, chat.id)
+    assert "profile **Levels**, chat **Bug 42**" in shown
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in shown.splitlines() if line.startswith("| ") and not line.startswith("| role")}
+    assert set(rows) == {role.value for role in Role}
+    assert rows["judge"][1:3] == ["`p-judge:1b`", "`c-judge:1b`"] and rows["judge"][3].endswith(
+        "from chat (fallback: asked model not installed)")  # the chat wins; the engine lacks it
+    assert rows["reviewer"][1:3] == ["`p-reviewer:1b`", "—"] and "from profile" in rows["reviewer"][3]
+    assert rows["coder"][1:3] == ["—", "—"] and "from global" in rows["coder"][3]
+    assert "chat **—**" in tab.levels_for(profile.id, None)

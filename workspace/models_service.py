@@ -97,6 +97,16 @@ class ModelsService:
                                   "backend": self._role_backend(item.role)}
                 for item in self.router.all_roles(profile_overrides, chat_overrides)}
 
+    def levels(self, profile_overrides: dict | None = None, chat_overrides: dict | None = None) -> list[dict]:
+        """Per role, the model set at each level (global, the profile's, the chat's) beside what runs and which
+        level chose it — the override rule chat > profile > global, shown whole."""
+        profile_overrides, chat_overrides = profile_overrides or {}, chat_overrides or {}
+        return [{"role": item.role.value, "global": getattr(self.settings.models, item.role.value) or "",
+                 "profile": profile_overrides.get(item.role.value) or "",
+                 "chat": chat_overrides.get(item.role.value) or "", "model": item.model, "source": item.source,
+                 "requested": item.requested, "substituted": item.substituted}
+                for item in self.router.all_roles(profile_overrides, chat_overrides)]
+
     def _role_backend(self, role: Role) -> str:
         """Where the role runs: "openai" or "ollama" when it names its own backend, else "default"."""
         if role in self.settings.openai.role_urls:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from workspace.services import Services
-from workspace.ui import api_endpoints, chat, code, dashboard, library, models, render, shell, study
+from workspace.ui import api_endpoints, chat, code, dashboard, library, models, shell, study
 
 CSS = """
 #conversation img.chat-thumb { max-width: 256px; max-height: 256px; margin: 4px 6px 4px 0; border-radius: 6px; }
@@ -32,15 +32,15 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
         shell.header(services, demo, "chat", logout)
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("Chat", id="chat"):
-                _chat(services, demo)
+                view = _chat(services, demo)
             with gr.Tab("Code", id="code"):
                 code.build(services).wire_page_load(demo)
             with gr.Tab("Study", id="study"):
                 study.build(services).wire_page_load(demo)
             with gr.Tab("Models", id="models"):
-                models.build(services).wire_page_load(demo)
-                with gr.Accordion("Models per role", open=False):
-                    gr.Markdown(render.models_table(services.router.all_roles()), elem_id="global-models")
+                models_tab = models.build(services)
+                models_tab.wire_page_load(demo)
+                models_tab.follow_chat(view.profile, view.chats)
     with demo.route("Chat", "/chat"):
         shell.header(services, demo, "chat", logout)
         _chat(services, demo)
@@ -50,7 +50,8 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
     return demo
 
 
-def _chat(services: Services, demo: gr.Blocks) -> None:
+def _chat(services: Services, demo: gr.Blocks) -> chat.ChatView:
     view = chat.build(services)
     library.build(services, view)
     view.wire_page_load(demo)
+    return view

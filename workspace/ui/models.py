@@ -65,6 +65,18 @@ def roles_table(roles: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def levels_table(levels: list[dict[str, Any]], profile: str, chat: str) -> str:
+    """Each role's model at every level for the open profile and chat, and which level wins."""
+    head = f"Open now: profile **{profile or '—'}**, chat **{chat or '—'}** (chat > profile > global)."
+    rows = [head, "", "| role | global | profile | chat | runs |", "|---|---|---|---|---|"]
+    for r in levels:
+        cells = [f"`{r[level]}`" if r[level] else "—" for level in ("global", "profile", "chat")]
+        runs = f"`{r['model']}` from {r['source']}" + (" (fallback: asked model not installed)"
+                                                       if r["substituted"] else "")
+        rows.append(f"| {r['role']} | {' | '.join(cells)} | {runs} |")
+    return "\n".join(rows)
+
+
 def human_bytes(count: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if abs(count) < 1024 or unit == "GB":
@@ -109,6 +121,7 @@ class ModelsTab:
         self._tables: list[Any] = []
         self._role_form: list[Any] = []
         self._pull_form: list[Any] = []
+        self._levels: Any = None
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Fill the tables when a page opens (they show the backends as they are then)."""
@@ -128,6 +141,20 @@ class ModelsTab:
         return (backends_table(overview["backends"]), models_table(overview["models"]),
                 roles_table(overview["roles"]), gr.update(choices=names), gr.update(choices=names),
                 gr.update(choices=names))
+
+    @shown_errors
+    def levels_for(self, profile_id: str | None, chat_id: str | None) -> str:
+        store = self.services.store
+        profile = store.get_profile(profile_id) if profile_id else None
+        chat = store.get_chat(chat_id) if chat_id else None
+        levels = self.services.models.levels(profile and profile.model_overrides, chat and chat.model_overrides)
+        return levels_table(levels, profile.name if profile else "", chat.title if chat else "")
+
+    def follow_chat(self, profile: Any, chats: Any) -> None:
+        """Keep the levels table on the Chat tab's open profile and chat (same page, so events can read them)."""
+        for component in (profile, chats):
+            component.change(self.levels_for, inputs=[profile, chats], outputs=self._levels,
+                             api_visibility="private")
 
     @shown_errors
     def role_form(self, role: str) -> tuple[str, str, str]:
@@ -199,6 +226,7 @@ class ModelsTab:
 def build(services: Services) -> ModelsTab:
     tab = ModelsTab(services)
     backends, installed, roles = gr.Markdown(), gr.Markdown(), gr.Markdown()
+    tab._levels = gr.Markdown("Open a chat to see its models level by level.", elem_id="role-levels")
     refresh = gr.Button("↻ Refresh", size="sm")
     with gr.Accordion("Pull a model (Ollama)", open=False) as pull_box:
         with gr.Row():
