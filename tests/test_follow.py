@@ -66,5 +66,7 @@ def test_the_ui_follows_the_turn_its_send_started(services, overtaken):
     # newer turn (which would stream its live text here).
     assert len(shown) == 1
     ours = services.store.list_messages(chat_id)[:2]
-    assert [m["content"] for m in shown[0][:2]] == [m.content for m in ours]
+    # (an answer's bubble ends with a line saying when and by which model: ui/render.py)
+    assert [m["content"].split("\n\n<span class=\"answer-meta\">")[0] for m in shown[0][:2]] == [
+        m.content for m in ours]
     assert overtaken[0].message_id != started

@@ -102,3 +102,12 @@ def test_text_attachments_travel_in_both_exports(store, profile, chat):
     assert [a.model_dump() for a in store.list_messages(imported.id)[0].attachments] == [{"name": "a.py",
                                                                                          "text": source}]
     assert "**a.py**\n\n````\nx = `a` ```b```\n````" in store.export_chat_markdown(chat.id)
+
+
+def test_a_deeply_nested_export_is_refused_at_once_without_building_paths():
+    # ijson's prefixed events carry the dotted path of every value, which grows with the nesting: 100,000
+    # brackets took gigabytes and the process was killed before read_export used the basic events.
+    from workspace.store.portable import read_export
+    deep = ('{"messages": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        read_export(io.BytesIO(deep), lambda name, text: None)

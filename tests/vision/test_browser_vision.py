@@ -13,7 +13,8 @@ THUMB_LOADED = ("() => [...document.querySelectorAll('#conversation img.chat-thu
 def test_attach_an_image_see_thumbnail_answer_and_analysis_after_reload(page, tmp_path):  # noqa: F811
     shot = tmp_path / "shot.png"
     render(["ZeroDivisionError: division by zero"]).save(shot)
-    page.get_by_role("button", name="＋ New chat").click()
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
+    page.locator("#new-chat").click()
     page.locator("#message-box input[type=file]").set_input_files(str(shot))
     page.wait_for_selector("#message-box img, #message-box .thumbnail-item")  # the upload is in the box
     box = page.locator("#message-box textarea")

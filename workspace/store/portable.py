@@ -82,37 +82,59 @@ class FileWriter:
 
 def read_export(stream: BinaryIO, on_file: Callable[[Any, Any], None]) -> dict[str, Any]:
     """Parse an export from `stream` in one pass: each `files` entry goes to `on_file(name, base64)` as soon as
-    it is read; the other sections come back as plain JSON values."""
+    it is read; the other sections come back as plain JSON values. Uses the parser's basic events (no
+    prefixes: ijson builds each event's dotted path, which grows with the nesting — 100,000 open brackets
+    would need gigabytes) and refuses nesting deeper than MAX_DEPTH."""
     data: dict[str, Any] = {}
-    key, builder, name = None, None, None
+    reader = _Sections(on_file)
     try:
-        events = ijson.parse(stream, use_float=True)
+        events = ijson.basic_parse(stream, use_float=True)
         first = next(events, None)
-        if first is None or first[:2] != ("", "start_map"):
+        if first is None or first[0] != "start_map":
             raise _bad("expected a JSON object")
-        for prefix, event, value in events:
-            if prefix == "":
-                if builder is not None:
-                    data[key] = builder.value
-                key, builder = (value, None) if event == "map_key" else (None, None)
-                if event == "map_key" and key != FILES_KEY:
-                    builder = ijson.ObjectBuilder()
-            elif key == FILES_KEY:
-                name = _file_event(prefix, event, value, name, on_file)
-            elif builder is not None:
-                builder.event(event, value)
+        for event, value in events:
+            reader.feed(event, value, data)
     except (ijson.JSONError, ValueError) as exc:  # not JSON, not UTF-8, an integer too long to convert
         raise InvalidInput(f"The body is not a chat export (JSON): {exc}. Nothing was imported.") from None
     return data
 
 
-def _file_event(prefix: str, event: str, value: Any, name: Any, on_file: Callable[[Any, Any], None]) -> Any:
-    """One parser event inside `files`: a name, then its base64 string (anything else is refused)."""
-    if prefix == FILES_KEY and event == "map_key":
-        return value
-    if prefix == FILES_KEY and event in ("start_map", "end_map"):
-        return name
-    if name is not None and prefix == f"{FILES_KEY}.{name}" and event == "string":
-        on_file(name, value)
-        return None
-    raise _bad(f"'{FILES_KEY}' must map file names to base64 strings")
+MAX_DEPTH = 64  # an export is a few levels deep; anything near this is not one
+
+
+class _Sections:
+    """The top-level object's sections, event by event: `files` streamed to `on_file`, the rest built."""
+
+    def __init__(self, on_file: Callable[[Any, Any], None]):
+        self.on_file, self.depth, self.key, self.name, self.builder = on_file, 1, None, None, None
+
+    def feed(self, event: str, value: Any, data: dict[str, Any]) -> None:
+        self.depth += event in ("start_map", "start_array")
+        self.depth -= event in ("end_map", "end_array")
+        if self.depth > MAX_DEPTH:
+            raise _bad("it is nested too deeply")
+        if self.depth == 0:  # the top-level object closed
+            return
+        if self.depth == 1 and event == "map_key" and self.builder is None and self.name is None:
+            self.key = value
+            self.builder = ijson.ObjectBuilder() if value != FILES_KEY else None
+            return
+        if self.key == FILES_KEY:
+            self._file_event(event, value)
+        elif self.builder is not None:
+            self.builder.event(event, value)
+            if self.depth == 1:  # the section's value is complete
+                data[self.key], self.builder = self.builder.value, None
+
+    def _file_event(self, event: str, value: Any) -> None:
+        """Inside `files`: `{`, then name → base64 string pairs, then `}` (anything else is refused)."""
+        if event in ("start_map", "end_map") and self.name is None and self.depth in (1, 2):
+            return
+        if event == "map_key" and self.depth == 2 and self.name is None:
+            self.name = value
+            return
+        if event == "string" and self.depth == 2 and self.name is not None:
+            self.on_file(self.name, value)
+            self.name = None
+            return
+        raise _bad(f"'{FILES_KEY}' must map file names to base64 strings")
