@@ -123,9 +123,13 @@ class Batcher:
                     break
                 arrivals, self._incoming = self._incoming, []
             try:
-                for request in arrivals:
-                    self._assign(request)
+                # Leavers first: the runner admits a new request as soon as its client's predecessor leaves,
+                # which can be before this loop has freed that slot.
                 self._drop_leavers()
+                waiting = [request for request in arrivals if not self._assign(request)]
+                if waiting:  # still no free slot (a leaver not yet seen): try again next step, in order
+                    with self._cond:
+                        self._incoming[:0] = waiting
                 if self._active():
                     self._step()
             except Exception as error:  # noqa: BLE001 - the loop must outlive one bad step, its readers must not hang
@@ -146,10 +150,12 @@ class Batcher:
     def _active(self) -> list[_Slot]:
         return [s for s in self._slots if s.request is not None]
 
-    def _assign(self, request: SeqRequest) -> None:
-        """Give the request the idle slot whose cache shares most with its prompt (the runner admits
-        no more requests than slots, so one is free)."""
+    def _assign(self, request: SeqRequest) -> bool:
+        """Give the request the idle slot whose cache shares most with its prompt; False when none is idle
+        (the runner admits no more requests than slots, but a slot is freed here a step after its client left)."""
         idle = [s for s in self._slots if s.request is None]
+        if not idle:
+            return False
         slot = max(idle, key=lambda s: (_common_prefix(s.cached, request.prompt), -s.idle_since))
         keep = _common_prefix(slot.cached, request.prompt)
         keep = max(0, min(keep, len(request.prompt) - 1))  # the last prompt token is evaluated again for its logits
@@ -160,6 +166,7 @@ class Batcher:
         slot.request, slot.next_token = request, None
         slot.sampler = make_sampler(self._llm, request.sampling, request.grammar)
         request.evaluated = len(slot.pending)
+        return True
 
     def _drop_leavers(self) -> None:
         for slot in self._active():
