@@ -25,17 +25,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen, timeout_s: float = 120, path: str = "/api/health",
+                       name: str = "app") -> None:
+    """Until `url + path` answers 200 (the server is up); fails when the process exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"app exited early with {process.returncode}")
+            raise AssertionError(f"{name} exited early with {process.returncode}")
         try:
-            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+            if httpx.get(url + path, timeout=1, trust_env=False).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.3)
-    raise AssertionError("app did not start in time")
+    raise AssertionError(f"{name} did not start in time")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server process, killing it when it does not end."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +80,7 @@ def running_app(tmp_path_factory, engine_models_dir):
         wait_until_serving(url, process)
         yield url, data_dir
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
     attempts = guard_log.read_text() if guard_log.exists() else ""
     assert not attempts, f"The app process tried to reach beyond loopback:\n{attempts}"

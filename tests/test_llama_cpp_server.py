@@ -9,15 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.app_fixtures import free_port
+from tests.app_fixtures import free_port, stop_process, wait_until_serving
 from workspace import api, api_models
 from workspace.services import build_services
 from workspace.settings import Role, load_settings
@@ -42,30 +40,13 @@ def llama_cpp_server(engine_server, starter_model, tmp_path_factory):
         cwd=ROOT, env={**os.environ, "NETGUARD_LOG": str(guard_log)}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        _wait_until_serving(url, process)
+        wait_until_serving(url, process, timeout_s=180, path="/models", name="llama_cpp.server")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
     attempts = guard_log.read_text() if guard_log.exists() else ""
     assert not attempts, f"llama_cpp.server tried to reach beyond loopback:\n{attempts}"
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"llama_cpp.server exited early with {process.returncode}")
-        try:
-            if httpx.get(url + "/models", timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise AssertionError("llama_cpp.server did not start in time")
 
 
 @pytest.fixture
