@@ -14,9 +14,9 @@ import gradio as gr
 from workspace.services import Services
 from workspace.ui import render
 from workspace.ui.errors import shown_errors
+from workspace.ui.sessions import SessionMemory
 
 KIND_FILTERS = [("All", ""), ("Chats", "chat"), ("Study", "study")]
-MAX_SESSIONS = 10_000  # browser sessions whose open chat is remembered (oldest forgotten first)
 
 
 @dataclass
@@ -118,15 +118,11 @@ class _Actions:
         self.store = services.store
         # Which chat each browser session has open: a follower stops writing into a conversation
         # pane once its session has moved on (Gradio's `cancels` alone did not stop it reliably).
-        self._open_chat: dict[str, str] = {}
+        self._open_chat = SessionMemory()
 
     def opened(self, request: gr.Request | None, profile_id: str, chat_id: str | None) -> dict:
         """Record the chat a session now shows; returns the value the browser remembers."""
-        if request is not None and request.session_hash:
-            self._open_chat.pop(request.session_hash, None)  # re-insert: the dict stays oldest-first
-            self._open_chat[request.session_hash] = chat_id or ""
-            if len(self._open_chat) > MAX_SESSIONS:
-                self._open_chat.pop(next(iter(self._open_chat)))
+        self._open_chat.remember(request, chat_id)
         return {"profile": profile_id, "chat": chat_id or ""}
 
     @shown_errors
@@ -179,10 +175,9 @@ class _Actions:
             # meanwhile (another tab) shows as stored.
             yield self._history(chat_id) if started else gr.skip()
             return
-        session = request.session_hash if request is not None else None
         history = render.chatbot_messages(self.services.chat.messages(chat_id), chat_id)
         for snapshot in turn.follow():
-            now_open = self._open_chat.get(session, chat_id) if session else chat_id
+            now_open = self._open_chat.shown(request, chat_id)
             if now_open != chat_id:
                 # This browser opened another chat meanwhile. Gradio may still deliver the previous
                 # yield after that chat's own output, so the last word must be the open chat.

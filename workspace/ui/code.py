@@ -16,6 +16,7 @@ from workspace.pipeline.service import RunNotFound
 from workspace.services import Services
 from workspace.ui import code_render, render
 from workspace.ui.errors import shown_errors
+from workspace.ui.sessions import SessionMemory
 
 YIELD_EVERY_S = 0.25  # stream deltas to the page at most this often
 # Pipeline languages → gr.Code's highlighters (None: plain text).
@@ -64,16 +65,20 @@ class _CodeActions:
     def __init__(self, services: Services):
         self.services, self.store = services, services.store
         self.on_page_load: tuple[dict, dict] = ({}, {})
+        # The run each browser session follows now: the page load's follower of an older run stands down
+        # once Run started a new one (it may be delivered late and would show the old verdict).
+        self._followed = SessionMemory()
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Fill the profile list and re-attach to the browser's last run (or the newest), following it."""
         restore, follow = self.on_page_load
         demo.load(**restore).then(**follow)
 
-    def restore(self, remembered: str | None):
+    def restore(self, remembered: str | None, request: gr.Request = None):
         profiles = self.services.profiles()
         run = self._known(remembered) or self.services.pipeline.latest()
         profile_id = run.profile_id if run and run.profile_id in {p.id for p in profiles} else profiles[0].id
+        self._followed.remember(request, run.run_id if run else "")
         return (gr.update(choices=render.profile_choices(profiles), value=profile_id), *self._profile(profile_id),
                 run.run_id if run else "")
 
@@ -82,8 +87,10 @@ class _CodeActions:
         return self._profile(profile_id)
 
     @shown_errors
-    def start(self, task: str, language: str, profile_id: str, chat_id: str | None) -> str:
+    def start(self, task: str, language: str, profile_id: str, chat_id: str | None,
+              request: gr.Request = None) -> str:
         run = self.services.pipeline.start(task, language, profile_id or None, chat_id or None)
+        self._followed.remember(request, run.run_id)
         return run.run_id
 
     def cancel(self, run_id: str | None) -> None:
@@ -92,11 +99,19 @@ class _CodeActions:
             gr.Info("No run is going on.")
 
     @shown_errors
-    def follow(self, run_id: str | None, progress: gr.Progress = gr.Progress()):
+    def follow(self, run_id: str | None, progress: gr.Progress = gr.Progress(), request: gr.Request = None):
         run = self._known(run_id)
         if run is None:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        for update in self._updates(run, progress):
+            if self._followed.shown(request, run.run_id) != run.run_id:
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # this page follows a newer run now
+                return
+            yield update
+
+    def _updates(self, run: Any, progress: gr.Progress):
+        """The page's updates for one run: the stages and outputs as they stream, then the final result."""
         stages: dict[str, dict] = {}
         outputs: dict[str, str] = {}
         last_yield, running = 0.0, None
