@@ -79,8 +79,31 @@ def run_pipeline(gateway, sandbox, models: RoleModels, task, config) -> TaskRun:
         candidate["hidden"] = hidden_pass(sandbox, candidate["code"], task["tests"])
     tokens = sum(r.tokens_in + r.tokens_out for r in ctx.records)
     result = {"final": outcome.final.label, "outcome": outcome.outcome, "confidence": outcome.verdict.confidence,
-              "candidates": outcome.candidates, "escalated": len(outcome.escalations)}
+              "candidates": outcome.candidates, "escalated": len(outcome.escalations),
+              "time": time_split(ctx.records, wall)}
     return TaskRun(hidden_pass(sandbox, outcome.final.code, task["tests"]), wall, tokens, result)
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def time_split(records, wall: float) -> dict:
+    """Where a run's wall time went: per stage kind (spans of concurrent stages overlap) and outside any model
+    call (the sandbox checks and the orchestration)."""
+    spans = {}
+    for r in records:
+        if r.status != "skipped":
+            spans.setdefault(r.stage, []).append((r.started, r.started + r.seconds))
+    split = {stage: _covered(s) for stage, s in spans.items()}
+    split["outside models"] = wall - _covered([span for s in spans.values() for span in s])
+    return split
 
 
 def reselect(candidates: list[dict], leave_out: str) -> bool:
@@ -117,6 +140,12 @@ def print_signals(name: str, runs: list[TaskRun]) -> None:
           f"{sum(r.result['candidates'][0]['hidden'] for r in runs)}/{n}")
     for signal in ("examples", "agreement", "tests", "reviewer", "escalation"):
         print(f"  without {signal:<11} {sum(reselect(r.result['candidates'], signal) for r in runs)}/{n}")
+    split: dict[str, float] = {}
+    for r in runs:
+        for stage, seconds in r.result["time"].items():
+            split[stage] = split.get(stage, 0.0) + seconds
+    print("  time by stage (s; concurrent stages overlap): "
+          + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in split.items()))
     escalated = [r for r in runs if r.result["escalated"]]
     print(f"  escalated on {len(escalated)} tasks; right after escalation on {sum(r.passed for r in escalated)}")
     settled = [r for r in runs if len(r.result["candidates"]) == 1]

@@ -132,6 +132,16 @@ def test_the_judge_is_not_asked_when_the_best_candidate_fails_an_example(make_sc
     assert result["escalations"] and result["outcome"] == "failed"
 
 
+def test_the_judge_is_not_asked_when_no_score_could_cross_the_threshold(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(RIGHT), tests=fenced(TESTS), reviewer=fenced(RIGHT),
+                                       judge=judge_json(0)), confidence_threshold=50, max_rounds=1)
+    result = run(scripted, task=NO_EXAMPLE_TASK)  # no example: never settled by the drafts alone
+    assert "judge" not in [stage_of(c["messages"]) for c in scripted.gateway.calls]
+    judges = [s for s in result["stages"] if s["stage"] == "judge"]
+    assert judges and all(s["status"] == "skipped" and "with any judge score" in s["note"] for s in judges)
+    assert result["outcome"] == "passed" and not result["escalations"] and result["verdict"]["judge_score"] is None
+
+
 def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
                                        judge="not json at all", escalation=fenced(WRONG)),

@@ -23,7 +23,7 @@ from workspace.pipeline.findings import conflicts_text, describe
 from workspace.pipeline.inputs import variant_inputs
 from workspace.pipeline.sandbox import Sandbox
 from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
-from workspace.pipeline.verdict import FAILED_EXAMPLE_CAP, Signals, Verdict, confidence
+from workspace.pipeline.verdict import Signals, Verdict, confidence, judge_range
 from workspace.routing import EffectiveModel
 
 SAME_MODEL_ROUNDS = 1  # escalation rounds when the escalation model is the coder's own
@@ -227,15 +227,11 @@ class _Run:
 
     def _judge(self, best: Candidate, settled: bool, label: str = "judge") -> tuple[Candidate, Verdict]:
         score, issues, basis = None, [], "the checks that ran"
+        moot = self._judge_moot(best, settled)
         if "judge" not in self.on:
             self.ctx.skip("judge", label, "the judge model is turned off")
-        elif settled and best.check.executed:
-            self.ctx.skip("judge", label, "the checks settle it: " + self._settled_reason())
-        elif self._fails_an_example(best) and 100 * FAILED_EXAMPLE_CAP < self.config.confidence_threshold:
-            # The formula caps code that fails the task's own example below any threshold: no score could
-            # change what happens next, so the judge's time goes to the escalation instead.
-            self.ctx.skip("judge", label, f"the checks settle it: the best candidate fails "
-                          f"{len(best.check.examples) - best.check.examples_passed} of the task's examples")
+        elif moot:
+            self.ctx.skip("judge", label, "the checks settle it: " + moot)
         else:
             answer, failure = Judge().judge(self.ctx, self.models.judge, self.task, self.language, best.code,
                                             self._findings(best), conflicts_text(self.conflicts),
@@ -250,9 +246,26 @@ class _Run:
         self.judged[best.label] = (score, issues)
         return best, self._verdict(best, basis)
 
-    @staticmethod
-    def _fails_an_example(candidate: Candidate) -> bool:
-        return bool(candidate.check.examples) and not candidate.check.passes_all_examples()
+    def _judge_moot(self, best: Candidate, settled: bool) -> str:
+        """Why the judge's score could not change what happens next ("" when it could): the drafts settled it,
+        or any score from 0 to 100 leaves the confidence on the same side of the threshold. An open conflict
+        always asks it: which way it leans is part of the verdict."""
+        if not best.check.executed:
+            return ""
+        if settled:
+            return self._settled_reason()
+        if any(c.get("open") for c in self.conflicts):
+            return ""
+        low, high = judge_range(self._signals(best, None))
+        threshold = self.config.confidence_threshold
+        if best.check.examples and not best.check.passes_all_examples() and high < threshold:
+            # The formula caps code that fails the task's own example below the threshold.
+            return (f"the best candidate fails {len(best.check.examples) - best.check.examples_passed} "
+                    "of the task's examples")
+        if high < threshold or low >= threshold:
+            side = "below" if high < threshold else "at or above"
+            return f"with any judge score the confidence would be {low}–{high}, {side} the threshold {threshold}"
+        return ""
 
     def _escalate(self, best: Candidate, verdict: Verdict) -> tuple[Candidate, Verdict, list[dict]]:
         trail: list[dict] = []
@@ -271,7 +284,7 @@ class _Run:
             self.conflicts = []  # the escalation was given them; the new verdict stands on its own checks
             contender = self._best() if self._rank_key(attempt) > self._rank_key(best) else attempt
             contender, new_verdict = self._judge(contender, self._settled(), f"judge (round {round_no})")
-            kept = new_verdict.confidence > verdict.confidence
+            kept = self._better(contender, new_verdict, best, verdict)
             trail.append({"round": round_no, "reason": reason, "model": self.models.escalation.model,
                           "level": self.models.escalation.source, "same_as_coder": same,
                           "candidate": attempt.label, "confidence_before": verdict.confidence,
@@ -283,6 +296,13 @@ class _Run:
                                         "would most likely repeat it")
                 break
         return best, verdict, trail
+
+    def _better(self, new: Candidate, new_verdict: Verdict, old: Candidate, old_verdict: Verdict) -> bool:
+        """Whether the new candidate beats the old on the same footing: with both judge scores when the judge
+        scored both, else on the checks alone (a judge skipped as moot must not make a candidate look worse)."""
+        if new_verdict.judge_score is not None and old_verdict.judge_score is not None:
+            return new_verdict.confidence > old_verdict.confidence
+        return confidence(self._signals(new, None)) > confidence(self._signals(old, None))
 
     def _repeats_earlier(self, attempt: Candidate) -> bool:
         """The attempt gives the same example results and outputs as a candidate already judged."""
@@ -303,21 +323,25 @@ class _Run:
 
     # -- verdict --------------------------------------------------------------------------------------
     def _verdict(self, best: Candidate, basis: str) -> Verdict:
-        check = best.check
         score, issues = self.judged.get(best.label, (None, []))
         size, compared = self._group_of(best)
-        signals = Signals(
+        if not best.check.executed:
+            note = best.check.note
+            basis = ("a syntax check and the models' word: nothing could run this code here" if note
+                     and "syntax" in note else "the models' word alone: " + (note or "nothing ran it"))
+        return Verdict(confidence(self._signals(best, score)), describe(best, self.probes, size, compared),
+                       list(self.conflicts), issues, score, basis)
+
+    def _signals(self, best: Candidate, judge_score: int | None) -> Signals:
+        check = best.check
+        size, compared = self._group_of(best)
+        return Signals(
             parses=check.parses,
             examples=(check.examples_passed, len(check.examples)) if check.examples else None,
             agreement=(size, compared) if compared >= 2 else None,
             tests=(check.tests_passed, len(check.tests)) if check.tests else None,
-            judge=score,
+            judge=judge_score,
         )
-        if not check.executed:
-            basis = ("a syntax check and the models' word: nothing could run this code here" if check.note
-                     and "syntax" in check.note else "the models' word alone: " + (check.note or "nothing ran it"))
-        return Verdict(confidence(signals), describe(best, self.probes, size, compared), list(self.conflicts),
-                       issues, score, basis)
 
     def _findings(self, candidate: Candidate) -> str:
         size, compared = self._group_of(candidate)

@@ -9,7 +9,7 @@ The judge answers JSON through Ollama's `format` schema; `read_judge` parses it 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -86,6 +86,12 @@ def confidence(signals: Signals) -> int:
     if signals.examples and signals.examples[0] < signals.examples[1]:
         score = min(score, FAILED_EXAMPLE_CAP)
     return round(100 * score)
+
+
+def judge_range(signals: Signals) -> tuple[int, int]:
+    """The confidence with the worst and the best score the judge could give: when both fall on the same side
+    of the threshold, asking the judge cannot change what happens next."""
+    return confidence(replace(signals, judge=0)), confidence(replace(signals, judge=100))
 
 
 def _rate(pair: tuple[int, int] | None) -> float | None:
