@@ -43,6 +43,27 @@ def test_the_second_turn_of_a_chat_evaluates_only_the_new_tokens(engine_server, 
     assert again.prompt_eval_count <= 1
 
 
+def test_the_same_prompt_sent_three_times_at_once_is_evaluated_once(engine_server, engine_url, starter_model):
+    client = ollama.Client(host=engine_url, timeout=300)
+    # A prompt no earlier test sent (its tokens are in no slot yet), long enough to be worth sharing.
+    messages = [{"role": "system", "content": "You are an expert Python programmer. " * 6},
+                {"role": "user", "content": "Write `triple_sum(a, b, c)` returning a + b + c. Code only."}]
+    finals: list = []
+    drafts = [threading.Thread(target=lambda seed=seed: finals.append(client.chat(
+        starter_model, messages, options={"temperature": 0.8, "seed": seed, "num_predict": 4})))
+        for seed in (1, 2, 3)]
+    for draft in drafts:
+        draft.start()
+    for draft in drafts:
+        draft.join()
+    prompt = _prompt_tokens(engine_server, starter_model, messages)
+    evaluated = sorted(f.prompt_eval_count for f in finals)
+    assert len(finals) == 3 and all(f.done and f.eval_count >= 1 for f in finals)
+    # One of them read the prompt; the others copied its cells and evaluated at most a short tail
+    # (without sharing: three times the prompt).
+    assert evaluated[-1] <= len(prompt) and sum(evaluated[:2]) < len(prompt) // 2, (evaluated, len(prompt))
+
+
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
           "required": ["name", "age"]}
 FOUR = {  # different prompts, each with its own constraint to check

@@ -4,7 +4,9 @@ chunks of those still being read.
 
 Owns the slots (one per sequence: the tokens its KV cache holds, the request using it), the choice of
 slot for a new request (the idle slot whose cached tokens share the longest prefix with its prompt, so
-a chat's next turn evaluates only its new tail), the decode loop on one thread, and per-request
+a chat's next turn evaluates only its new tail), prompt sharing between sequences (a prompt another
+sequence already holds, or is reading, is evaluated once: the others copy its cells in the unified KV
+cache — several drafts of one task arrive together with the same prompt), the decode loop on one thread, and per-request
 sampling (each request has its own sampler chain: grammar, penalties, seed). The request's thread reads
 the sampled tokens from a queue and owns text, stop strings and stats (generation.py), as in the
 one-at-a-time path; when it stops reading, it `close()`s and the slot is free at the next step.
@@ -29,6 +31,7 @@ from workspace.engine.options import Sampling
 log = logging.getLogger(__name__)
 _END = -1  # in a request's token queue: no more tokens (finished, failed or the engine stopped)
 _POLL_S = 0.05  # how often a waiting reader checks whether its client is still there
+MIN_SHARE = 16  # prompt tokens worth waiting a step for, to copy them instead of evaluating them again
 
 
 @dataclass
@@ -166,7 +169,33 @@ class Batcher:
         slot.request, slot.next_token = request, None
         slot.sampler = make_sampler(self._llm, request.sampling, request.grammar)
         request.evaluated = len(slot.pending)
+        self._share(slot)
         return True
+
+    def _share(self, slot: _Slot) -> None:
+        """Copy from another sequence the cells of prompt tokens it already holds, instead of evaluating them.
+        The cache is unified, so the cells are shared, not duplicated; the last prompt token is always
+        evaluated for its logits."""
+        prompt = slot.cached + slot.pending
+        have = length = len(slot.cached)
+        donor = None
+        for other in self._slots:
+            common = min(_common_prefix(other.cached, prompt), len(prompt) - 1) if other is not slot else 0
+            if common > length:
+                donor, length = other, common
+        if donor is None or length - have < MIN_SHARE:
+            return
+        llama_cpp.llama_memory_seq_cp(self._ctx.memory, donor.seq, slot.seq, have, length)
+        slot.cached, slot.pending = prompt[:length], prompt[length:]
+        slot.request.evaluated -= length - have
+
+    def _waits_for_another(self, slot: _Slot, reading: list[_Slot]) -> bool:
+        """Another sequence ahead of this one is reading the same prompt: wait, then copy its cells."""
+        prompt = slot.cached + slot.pending
+        ahead = (len(slot.cached), -slot.seq)
+        return any(other is not slot and (len(other.cached), -other.seq) > ahead
+                   and min(_common_prefix(other.cached + other.pending, prompt), len(prompt) - 1)
+                   - len(slot.cached) >= MIN_SHARE for other in reading)
 
     def _drop_leavers(self) -> None:
         for slot in self._active():
@@ -188,6 +217,9 @@ class Batcher:
         batch, plan, used = self._batch, [], 0
         decoding = [s for s in self._active() if not s.pending and s.next_token is not None]
         reading = [s for s in self._active() if s.pending]
+        for slot in reading:
+            self._share(slot)  # what another sequence read last step
+        reading = [s for s in reading if not self._waits_for_another(s, reading)]
         for slot in decoding + reading:
             room = self._n_batch - used
             if room <= 0:
