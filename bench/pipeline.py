@@ -173,7 +173,7 @@ def main() -> None:
         has_big = _prepare_big(engine)
         gateway, sandbox = LLMGateway(host), Sandbox()
         print(f"{len(tasks)} tasks; sandbox: {sandbox.isolation}; 1.5B installed: {has_big}")
-        _run_all(gateway, sandbox, host, tasks, args.configs.split(","), has_big, args.report_every)
+        _run_all(engine, gateway, sandbox, host, tasks, args.configs.split(","), has_big, args.report_every)
     finally:
         engine.stop()
 
@@ -191,6 +191,14 @@ def report(results: dict[str, list[TaskRun]]) -> None:
             print_signals(name, runs)
 
 
+def forget_prompts(engine: EngineServer) -> None:
+    """Empty the engine's cached prompts before each configuration's run of a task: the pipeline's greedy draft
+    has the coder's exact prompt, and must not find it cached by the baseline's run just before."""
+    for loaded in engine.runner.ps():
+        if loaded.batcher is not None:
+            loaded.batcher.forget()
+
+
 def _prepare_big(engine: EngineServer) -> bool:
     try:
         engine.prepare_model(BIG_MODEL)
@@ -200,7 +208,7 @@ def _prepare_big(engine: EngineServer) -> bool:
         return False
 
 
-def _run_all(gateway, sandbox, host, tasks, configs, has_big, report_every) -> None:
+def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_every) -> None:
     budget, config = Budget(), PipelineConfig()
     small = effective(Role.CODER, STARTER_MODEL, host)
     plans = {
@@ -214,6 +222,7 @@ def _run_all(gateway, sandbox, host, tasks, configs, has_big, report_every) -> N
     results: dict[str, list[TaskRun]] = {name: [] for name in configs if name in plans}
     for index, task in enumerate(tasks, 1):  # interleaved, so load swings hit every configuration alike
         for name in results:
+            forget_prompts(engine)
             run = plans[name](task)
             results[name].append(run)
             verdict = (f"  confidence {run.result['confidence']:>3} {run.result['outcome']:<8} "

@@ -64,6 +64,16 @@ def test_the_same_prompt_sent_three_times_at_once_is_evaluated_once(engine_serve
     assert evaluated[-1] <= len(prompt) and sum(evaluated[:2]) < len(prompt) // 2, (evaluated, len(prompt))
 
 
+def test_forget_empties_the_idle_caches(engine_server, engine_url, starter_model):
+    client = ollama.Client(host=engine_url, timeout=300)
+    messages = [{"role": "user", "content": "Say the word forget, then stop."}]
+    client.chat(starter_model, messages, options={**GREEDY, "num_predict": 2})
+    assert client.chat(starter_model, messages, options={**GREEDY, "num_predict": 2}).prompt_eval_count <= 1
+    engine_server.runner.loaded_model(starter_model).batcher.forget()
+    again = client.chat(starter_model, messages, options={**GREEDY, "num_predict": 2})
+    assert again.prompt_eval_count == len(_prompt_tokens(engine_server, starter_model, messages))
+
+
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
           "required": ["name", "age"]}
 FOUR = {  # different prompts, each with its own constraint to check

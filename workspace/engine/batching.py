@@ -91,6 +91,7 @@ class Batcher:
         self._incoming: list[SeqRequest] = []
         self._cond = threading.Condition()
         self._stopping = False
+        self._forget = False  # set by forget(): the loop empties the idle sequences' caches
         self._thread = threading.Thread(target=self._loop, name="engine-batcher", daemon=True)
         self._thread.start()
 
@@ -106,6 +107,13 @@ class Batcher:
         return [{"id": s.seq, "busy": s.request is not None, "cached_tokens": len(s.cached)}
                 for s in self._slots]
 
+    def forget(self) -> None:
+        """Empty the caches of the idle sequences at the next step (a benchmark's configurations must not
+        reuse each other's prompts)."""
+        with self._cond:
+            self._forget = True
+            self._cond.notify_all()
+
     def close(self) -> None:
         with self._cond:
             self._stopping = True
@@ -120,15 +128,18 @@ class Batcher:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._stopping and not self._incoming and not self._active():
+                while not self._stopping and not self._incoming and not self._active() and not self._forget:
                     self._cond.wait(_POLL_S)
                 if self._stopping:
                     break
                 arrivals, self._incoming = self._incoming, []
+                forget, self._forget = self._forget, False
             try:
                 # Leavers first: the runner admits a new request as soon as its client's predecessor leaves,
                 # which can be before this loop has freed that slot.
                 self._drop_leavers()
+                if forget:
+                    self._empty_idle()
                 waiting = [request for request in arrivals if not self._assign(request)]
                 if waiting:  # still no free slot (a leaver not yet seen): try again next step, in order
                     with self._cond:
@@ -149,6 +160,12 @@ class Batcher:
         for slot in self._slots:
             slot.cached = []
             self._end(slot, error)
+
+    def _empty_idle(self) -> None:
+        for slot in self._slots:
+            if slot.request is None:
+                llama_cpp.llama_memory_seq_rm(self._ctx.memory, slot.seq, -1, -1)
+                slot.cached = []
 
     def _active(self) -> list[_Slot]:
         return [s for s in self._slots if s.request is not None]
