@@ -172,7 +172,7 @@ def test_a_conflict_the_examples_cannot_settle_escalates(make_scripted):
     scripted.gateway.script = script_of(coder=lambda n: fenced(WRONG if n == 1 else coder), tests=tests,
                                         reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
                                         escalation=fenced(RIGHT))
-    result = run(scripted, overrides=SAME_MODEL)
+    result = run(scripted)  # the escalation on its own model: it waits for the judge and the conflict
     assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
     conflicts = result["verdict"]["conflicts"]
     assert conflicts == [] or all(c["open"] for c in conflicts)  # the final verdict stands on its own checks
@@ -242,6 +242,17 @@ def test_the_escalation_trail_says_when_it_is_the_coders_own_model_and_it_gets_o
     assert [e["same_as_coder"] for e in pipeline_run.result["escalations"]] == [True]  # one round, not three
     escalation = next(s for s in pipeline_run.result["stages"] if s["stage"] == "escalation")
     assert "coder's model" in escalation["note"]
+
+
+def test_on_the_coders_own_model_the_escalation_is_made_beside_the_review(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
+                                       judge=judge_json(10), escalation=fenced(RIGHT)), max_rounds=3)
+    result = run(scripted, overrides=SAME_MODEL)
+    asked = [stage_of(c["messages"]) for c in scripted.gateway.calls]
+    assert asked.count("escalation") == 1 and "judge" not in asked[:asked.index("escalation")]  # no waiting
+    (trail,) = result["escalations"]
+    assert trail["same_as_coder"] and trail["kept"] and "beside the review" in trail["note"]
+    assert "do not settle" in trail["reason"] and result["final_code"] == RIGHT
 
 
 def test_other_languages_get_a_syntax_check_or_say_the_models_decided(make_scripted):

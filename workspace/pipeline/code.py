@@ -13,7 +13,7 @@ a worse candidate, and stopping early when an attempt only repeats what an earli
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from workspace.pipeline.checks import CandidateCheck, Probes, check_python, check_syntax, clusters, differences
@@ -84,6 +84,7 @@ class _Run:
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
         self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
+        self.early: dict | None = None  # the escalation made beside the review (the coder's own model)
 
     def execute(self) -> PipelineOutcome:
         self._first_round()
@@ -119,19 +120,44 @@ class _Run:
 
     def _second_round(self, voters: int) -> bool:
         """Not settled by the drafts: the reviewer improves the best one while the test writer adds asserts
-        and inputs; then every candidate runs on all the probes again. When the reviewer is the coder's own
-        model, one more sampled draft joins the same batch: small models repair poorly, sampling is where
-        their headroom is, and on a batching engine the extra sequence costs little."""
-        more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
-        with ThreadPoolExecutor(max_workers=2 + more) as pool:
+        and inputs; then every candidate runs on all the probes again. When the escalation model is the
+        coder's own, its one attempt (sampled, given the findings) joins the same batch instead of waiting
+        for the judge: small models repair poorly (arXiv 2306.09896), sampling is where their headroom is,
+        and on a batching engine one more sequence costs little. Otherwise, when the reviewer is the coder's
+        model, one more sampled draft joins the batch."""
+        early = self._escalates_with_the_review()
+        more = 1 if self.python and not early and not self._stronger_reviewer() and self.config.drafts > 1 else 0
+        with ThreadPoolExecutor(max_workers=3 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
             extra = [pool.submit(self._draft, len(self.candidates) + 1 + i) for i in range(more)]
+            attempt = self._early_escalation(pool) if early else None
             if "reviewer" in self.on:
                 self._review()
             written = tests.result() if tests else None
             self.candidates.extend(future.result() for future in extra)
+            if attempt:
+                self.candidates.append(attempt.result())
         self._use_tests(written)
         return "early_stop" in self.on and self._settled(voters)
+
+    def _escalates_with_the_review(self) -> bool:
+        return (self.python and "escalation" in self.on and self.config.max_rounds > 0
+                and self.models.escalation.model == self.models.coder.model)
+
+    def _early_escalation(self, pool: ThreadPoolExecutor) -> Future:
+        """The escalation's one attempt on the coder's own model, made beside the review (see _second_round).
+        Everything it is given is read before the batch starts: the review adds a candidate meanwhile."""
+        best = self._best()
+        self.early = {"before": confidence(self._signals(best, None)),
+                      "reason": "the drafts do not settle it: " + self._unsettled_reason(best)}
+        return pool.submit(Escalation().attempt, self.ctx, self.models.escalation, self.task, self.language, best,
+                           self._findings(best), 1, self.config.budget, True)
+
+    def _unsettled_reason(self, best: Candidate) -> str:
+        if not best.check.passes_all_examples():
+            return f"the best draft fails {len(best.check.examples) - best.check.examples_passed} of the examples"
+        size, compared = self._group_of(best)
+        return f"{size} of {compared} example-passing candidates agree"
 
     def _use_tests(self, written: Probes | None) -> None:
         """Add the test writer's asserts and inputs to the probes, and run every candidate on them all."""
@@ -268,6 +294,8 @@ class _Run:
         return ""
 
     def _escalate(self, best: Candidate, verdict: Verdict) -> tuple[Candidate, Verdict, list[dict]]:
+        if self.early is not None:  # made beside the review: its one round is over
+            return best, verdict, [self._early_trail(best, verdict)]
         trail: list[dict] = []
         threshold = self.config.confidence_threshold
         same = self.models.escalation.model == self.models.coder.model
@@ -296,6 +324,15 @@ class _Run:
                                         "would most likely repeat it")
                 break
         return best, verdict, trail
+
+    def _early_trail(self, best: Candidate, verdict: Verdict) -> dict:
+        attempt = self._by_label("escalation 1")
+        kept = best is attempt
+        return {"round": 1, "reason": self.early["reason"], "model": self.models.escalation.model,
+                "level": self.models.escalation.source, "same_as_coder": True, "candidate": attempt.label,
+                "confidence_before": self.early["before"],
+                "confidence_after": verdict.confidence if kept else confidence(self._signals(attempt, None)),
+                "kept": kept, "note": "made beside the review, in the same batch (the coder's own model)"}
 
     def _better(self, new: Candidate, new_verdict: Verdict, old: Candidate, old_verdict: Verdict) -> bool:
         """Whether the new candidate beats the old on the same footing: with both judge scores when the judge
