@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from tests.test_browser import page  # noqa: F401 — the shared browser fixture (records every request)
 
-ADD_TASK = "Write a Python function `add(a, b)` that returns a + b.\n>>> add(2, 3)\n5"
+# A function no other test asks for: the page may have re-attached to an earlier run first.
+TASK = "Write a Python function `plus_one(x)` that returns x + 1.\n>>> plus_one(2)\n3"
 
 
 def test_code_tab_runs_a_task_through_the_stages(page):  # noqa: F811
     page.locator("a.ws-nav", has_text="Code").click()
-    page.locator("#code-task textarea").fill(ADD_TASK)
+    page.locator("#code-task textarea").fill(TASK)
     page.locator("#code-run").click()
     page.wait_for_function("() => document.querySelector('#code-stages')?.innerText.includes('coder #1')")
-    page.wait_for_function("() => document.querySelector('#verdict-card')?.innerText.includes('Confidence')",
+    page.wait_for_function("() => document.querySelector('#verdict-card')?.innerText.includes('Confidence') && "
+                           "document.querySelector('#code-final')?.innerText.includes('def plus_one')",
                            timeout=300_000)
     stages = page.locator("#code-stages").inner_text()
     assert "coder #1" in stages and "judge" in stages  # run or skipped, every stage is listed
-    assert "def add" in page.locator("#code-final").inner_text()
     assert "examples from the task" in page.locator("#verdict-card").inner_text()
     page.reload()  # a reload re-attaches to the browser's last run
     page.locator("a.ws-nav", has_text="Code").click()

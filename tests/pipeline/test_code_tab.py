@@ -42,3 +42,4 @@ def test_a_follower_of_an_older_run_stands_down_once_the_session_started_a_new_o
     assert "Confidence" in still_on_it[-1][3]
     current = list(actions.follow(new_run_id, request=me))
     assert "Confidence" in current[-1][3]
+    assert len(current) > 1 and all(update[2:] == ("", "", "") for update in current[:-1])  # no late result stays

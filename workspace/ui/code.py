@@ -127,12 +127,11 @@ class _CodeActions:
             else:
                 outputs[event["label"]] = outputs.get(event["label"], "") + event["text"]
             if event["event"] == "stage" or time.monotonic() - last_yield >= YIELD_EVERY_S:
-                # The first update clears the previous run's code, verdict and trail: they must never sit beside
-                # a run they do not belong to.
-                ended = ("", "", "") if not last_yield else (gr.skip(), gr.skip(), gr.skip())
+                # Every update blanks the final code, verdict and trail: another run's result (a follower that
+                # Gradio delivers late) must never stay beside this run.
                 last_yield = time.monotonic()
                 yield (code_render.stage_list(list(stages.values())), code_render.stage_outputs(outputs, running),
-                       *ended)
+                       "", "", "")
 
     def _final(self, result: dict) -> tuple:
         outputs = {s["label"]: s["output"] for s in result["stages"] if s.get("output")}
