@@ -42,6 +42,9 @@ def synthetic_record(i: int, rng: random.Random, spacing: float = 30) -> dict:
     escalations = ([{"round": 1, "reason": "low confidence", "model": MODELS[3], "candidate": "escalation 1",
                      "confidence_before": 40, "confidence_after": 70, "kept": rng.random() < 0.5}]
                    if kind == "pipeline" and rng.random() < 0.3 else [])
+    if escalations:  # as a real run records it: the escalation's own stage
+        stages.append({**stages[0], "stage": "escalation", "label": "escalation 1", "model_asked": MODELS[3],
+                       "model_used": MODELS[3]})
     return {"run_id": f"run{i:07d}", "kind": kind, "profile_id": f"profile{i % 3}", "chat_id": f"chat{i % 50}",
             "started_at": ended - sum(s["seconds"] for s in stages), "ended_at": ended, "stages": stages,
             "confidence": rng.randint(0, 100) if kind == "pipeline" else None,

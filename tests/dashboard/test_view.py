@@ -27,7 +27,7 @@ def test_plots_table_and_detail_from_a_history(tmp_path):
     assert detail.count("<details>") == len(pipeline["stages"]) and "#### Verdict" in detail
     assert "\n</details>\n\n#### Final code" in detail  # a blank line ends the HTML block so the Markdown renders
     assert "#### Stage tree" in detail and detail.index("#### Stage tree") < detail.index("#### Stages")
-    assert "Runs" in view.tiles(stats)
+    assert [t.split("\n")[0] for t in view.tiles(stats)] == list(view.TILES)
     service.close()
 
 

@@ -21,10 +21,9 @@ PAGE_SIZE = 25
 REFRESH_S = 30
 CUSTOM = "Custom"
 CSS = """
-.dash-tiles { display: flex; gap: 12px; flex-wrap: wrap; }
-.dash-tile { flex: 1 1 120px; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; }
-.dash-tile-label { font-size: 0.85em; opacity: 0.75; }
-.dash-tile-value { font-size: 1.6em; font-weight: 600; }
+#dash-tiles { gap: 12px; flex-wrap: wrap; }
+.dash-tile { flex: 1 1 120px; min-height: 64px; white-space: pre-line; text-align: left; font-size: 1.1em; }
+.dash-tile::first-line { font-size: 0.8em; opacity: 0.75; }
 """
 
 
@@ -42,7 +41,8 @@ def build(services: Services) -> dict[str, Any]:
                               label="Outcome", elem_id="dash-outcome")
         refresh = gr.Button("Refresh", elem_id="dash-refresh", scale=0)
     status = gr.Markdown(elem_id="dash-status")
-    tiles = gr.HTML(elem_id="dash-tiles")
+    with gr.Row(elem_id="dash-tiles"):  # each tile opens the runs behind its figure
+        tiles = [gr.Button(name, elem_classes="dash-tile", variant="secondary") for name in view.TILES]
     with gr.Row():
         volume = gr.LinePlot(x="time", y="runs", color="kind", title="Runs over time (brush to narrow the page)",
                              elem_id="plot-volume")
@@ -82,7 +82,7 @@ def build(services: Services) -> dict[str, Any]:
 
     filters = [span, since, until, profile, kind, model, outcome, stage, confidence_box]
     plots = [volume, errors, escalation_time, latency, ttft, speed, tokens, confidence, escalation, stages]
-    outputs = [status, tiles, *plots, table, page_label, profile, model, backend]
+    outputs = [status, *tiles, *plots, table, page_label, profile, model, backend]
 
     def _filters(span_: str, since_: str, until_: str, profile_: str, kind_: str, model_: str, outcome_: str
                  ) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def build(services: Services) -> dict[str, Any]:
         last = min(offset_ + PAGE_SIZE, page["total"])
         note = f" · {page['skipped_lines']} damaged history line(s) skipped" if page["skipped_lines"] else ""
         note += view.index_note(stats["index"])
-        return (f"{stats['tiles']['runs']:,} run(s) in the range, by {stats['bucket']}{note}", view.tiles(stats),
+        return (f"{stats['tiles']['runs']:,} run(s) in the range, by {stats['bucket']}{note}", *view.tiles(stats),
                 *(frames[k] for k in ("volume", "errors", "escalation_time", "latency", "ttft", "speed", "tokens",
                                       "confidence", "escalation", "stages")),
                 view.table(page["runs"], names),
@@ -172,4 +172,8 @@ def build(services: Services) -> dict[str, Any]:
     escalation.select(outcome_selected, None, [kind, outcome], api_name=False).then(**reload_page)
     confidence.select(confidence_selected, None, confidence_box, api_name=False).then(**reload_page)
     stages.select(stage_selected, None, stage, api_name=False).then(**reload_page)
+    for name, tile in zip(view.TILES, tiles, strict=True):
+        picked = view.TILE_FILTERS.get(name, view.EVERY_RUN)
+        tile.click(lambda p=picked: p, None, [kind, outcome, stage, confidence_box], api_name=False).then(
+            **reload_page)
     return reload_page  # the page's load event (registered by the caller, on the page's own Blocks)

@@ -66,16 +66,21 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
-def tiles(stats: dict[str, Any]) -> str:
-    """The headline numbers as a row of tiles (HTML; every value escaped)."""
+TILES = ("Runs", "Escalation rate", "Checks passed", "Median latency", "Errors", "Tokens")
+# The filters a click on a tile sets, to show the runs behind its figure (kind, outcome, stage, confidence):
+# the runs that escalated, the pipeline runs that passed, the errors; the others stand for every run in the range.
+TILE_FILTERS = {"Escalation rate": ("pipeline", "", "escalation", ""), "Checks passed": ("pipeline", "passed", "", ""),
+                "Errors": ("", "error", "", "")}
+EVERY_RUN = ("", "", "", "")
+
+
+def tiles(stats: dict[str, Any]) -> list[str]:
+    """The headline numbers, one label per tile in `TILES` order ("name\nvalue")."""
     t = stats["tiles"]
     median = "—" if t["median_seconds"] is None else f"{t['median_seconds']:.1f} s"
-    items = [("Runs", f"{t['runs']:,}"), ("Escalation rate", _percent(t["escalation_rate"])),
-             ("Checks passed", _percent(t["check_pass_rate"])), ("Median latency", median),
-             ("Errors", f"{t['errors']:,}"), ("Tokens", f"{t['tokens_in'] + t['tokens_out']:,}")]
-    cells = "".join(f"<div class='dash-tile'><div class='dash-tile-label'>{html.escape(k)}</div>"
-                    f"<div class='dash-tile-value'>{html.escape(v)}</div></div>" for k, v in items)
-    return f"<div class='dash-tiles'>{cells}</div>"
+    values = [f"{t['runs']:,}", _percent(t["escalation_rate"]), _percent(t["check_pass_rate"]), median,
+              f"{t['errors']:,}", f"{t['tokens_in'] + t['tokens_out']:,}"]
+    return [f"{name}\n{value}" for name, value in zip(TILES, values, strict=True)]
 
 
 def table(runs: list[dict[str, Any]], profile_names: dict[str, str]) -> pd.DataFrame:
