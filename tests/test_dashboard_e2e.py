@@ -114,3 +114,6 @@ def test_gradio_endpoint_gives_the_same_history(activity):
     client = client_for(activity["url"])
     got = client.predict(5, 0, activity["profile"], "", "", "", "", "", api_name="/dashboard_history")
     assert got["total"] == 3 and [r["kind"] for r in got["runs"]] == ["study", "pipeline", "chat"]
+    coder_runs = client.predict(5, 0, activity["profile"], "", "", "", "", "", "coder", "", "",
+                                api_name="/dashboard_history")
+    assert [r["kind"] for r in coder_runs["runs"]] == ["pipeline"]  # the stage filter, as REST has it

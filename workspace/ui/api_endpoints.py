@@ -102,10 +102,12 @@ def register(services: Services) -> None:
 
     @shown_errors
     def dashboard_history(limit: int = 50, offset: int = 0, profile_id: str = "", kind: str = "", model: str = "",
-                          outcome: str = "", since: str = "", until: str = "") -> dict:
+                          outcome: str = "", since: str = "", until: str = "", stage: str = "",
+                          confidence_min: str = "", confidence_max: str = "") -> dict:
         """The run history newest first, as REST `GET /api/dashboard/history`: {"runs", "total", "skipped_lines"}."""
         return services.dashboard.history(int(limit), int(offset), profile_id=profile_id, kind=kind, model=model,
-                                          outcome=outcome, since=since, until=until)
+                                          outcome=outcome, since=since, until=until, stage=stage,
+                                          confidence_min=confidence_min, confidence_max=confidence_max)
 
     for fn, name in [
         (send_message, "chat"), (regenerate, "regenerate"), (stop, "stop"), (list_profiles, "profiles"),
