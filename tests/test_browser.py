@@ -1,9 +1,12 @@
 """The Chat tab in a real browser (Debian's chromium via Playwright) against the real app and model:
 create a profile and a chat, send, watch the answer stream, switch chats mid-answer and back, reload.
-Every request the page makes is recorded: anything beyond loopback fails the test."""
+Every request the page makes is recorded: anything beyond loopback fails the test.
+
+With SCREENSHOTS=1 the browser tests also save the README's screenshots to docs/screenshots/ (`shoot`)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -11,7 +14,8 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.app_fixtures import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -20,6 +24,11 @@ FLAGS = [
 ]
 
 LIMIT_S = 120  # only turns a stuck page or turn into a failure; nothing waits for it to expire
+DESKTOP = {"width": 1400, "height": 1000}
+SHOTS = ROOT / "docs" / "screenshots"
+# Nothing on the page is loading: every visible Gradio status tracker (spinner, "processing | 1.5s") is hidden.
+SETTLED = """() => ![...document.querySelectorAll('[data-testid=status-tracker]')]
+    .some(s => !s.classList.contains('hide') && s.offsetParent !== null)"""
 
 
 @pytest.fixture
@@ -41,6 +50,18 @@ def page(running_app):
     outside = [u for u in requests if urlparse(u).hostname not in ("127.0.0.1", "localhost") and
                not u.startswith(("data:", "blob:"))]
     assert not outside, f"The page reached beyond loopback: {outside[:5]}"
+
+
+def shoot(page, name: str, viewport: dict | None = None) -> None:
+    """The README's screenshot `name`.png of the page once nothing on it is loading, when asked for
+    (SCREENSHOTS=1); `viewport` resizes the page first."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return
+    if viewport:
+        page.set_viewport_size(viewport)
+    page.wait_for_function(SETTLED)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def last_answer(page) -> str:
@@ -91,6 +112,7 @@ def test_profile_chat_stream_switch_and_reload(page):
     open_chat(page, first_title)
     wait_for_answer(page, stored)
     assert chat_labels.count() >= 2
+    assert first_title[:30] in page.locator("#chat-list input:checked").locator("xpath=..").inner_text()
 
     page.reload()
     page.wait_for_selector("#message-box textarea")
@@ -98,6 +120,8 @@ def test_profile_chat_stream_switch_and_reload(page):
         "t => document.querySelector('#conversation').innerText.includes(t)", arg=first_title[:30])
     wait_for_answer(page, stored)
     assert page.get_by_role("combobox", name="Profile").first.input_value() == "Browser profile"
+    page.wait_for_selector("#conversation .bot-row .answer-meta")  # the stored answer's own line: it has ended
+    shoot(page, "chat", DESKTOP)
 
     # Search finds the message and opens its chat at it, from the other (empty) chat.
     page.locator("#chat-list label").filter(has_not_text=first_title).first.click()
@@ -132,17 +156,11 @@ def letters(text: str) -> str:
 
 
 def open_chat(page, title: str) -> None:
-    """Click the chat in the list until it is the one checked: the list is re-rendered when the previous turn's
-    follower ends, and a click that lands during that is lost (a known race of the page, not of this test)."""
-    checked = "t => document.querySelector('#chat-list input:checked')?.closest('label')?.innerText.includes(t)"
-    for _ in range(5):
-        page.locator("#chat-list label", has_text=title).click()
-        try:
-            page.wait_for_function(checked, arg=title[:30], timeout=5_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError(f"the chat {title!r} could not be opened from the list")
+    """Click the chat in the list, once: it stays the one checked even when the list is refreshed as the
+    previous turn's follower ends (that refresh never selects)."""
+    page.locator("#chat-list label", has_text=title).click()
+    page.wait_for_function("t => document.querySelector('#chat-list input:checked')?.closest('label')"
+                           "?.innerText.includes(t)", arg=title[:30])
 
 
 def wait_for_answer(page, stored: str) -> None:

@@ -1,12 +1,13 @@
 """The dashboard page in a real browser (Debian's chromium via Playwright) against the real app and model:
 a pipeline run made over REST shows in the runs table, the tiles and plots render, a click on its row
-opens its stage tree and stages; a screenshot of the page is saved in the test's output folder."""
+opens its stage tree and stages; a screenshot of the page is saved in the test's output folder (with
+SCREENSHOTS=1, also the README's dashboard.png)."""
 
 from __future__ import annotations
 
 import httpx
 
-from tests.test_browser import page  # noqa: F401 — the shared browser fixture (records every request)
+from tests.test_browser import DESKTOP, page, shoot  # noqa: F401 — the shared browser fixture
 
 ADD_TASK = "Write a Python function `add(a, b)` that returns a + b.\n>>> add(2, 3)\n5"
 
@@ -23,6 +24,7 @@ def test_dashboard_shows_runs_plots_and_a_runs_stages(page, running_app, tmp_pat
     assert "Runs" in page.locator("#dash-tiles").inner_text()
     for plot in ("#plot-volume", "#plot-stages", "#plot-latency", "#plot-tokens"):
         page.wait_for_selector(f"{plot} svg")  # vega drew it
+    shoot(page, "dashboard", DESKTOP)
     page.locator(f"#dash-runs :text('{run_id}') >> visible=true").first.click()  # a hidden copy sizes the columns
     page.wait_for_function("() => document.querySelector('#dash-run-detail')?.innerText.includes('Stages')")
     detail = page.locator("#dash-run-detail").inner_text()

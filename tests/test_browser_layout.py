@@ -4,29 +4,18 @@ sidebar opening and closing, /chat and /dashboard as real addresses, the keyboar
 answered marked in the list, the installable app's own name and icon. Every request the page makes is recorded:
 anything beyond loopback fails the test (the shared `page` fixture's check).
 
-With SCREENSHOTS=1 the tests also save the README's screenshots to docs/screenshots/."""
+With SCREENSHOTS=1 the phone test also saves the README's chat-phone.png (tests/test_browser.py's `shoot`)."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
 import pytest
 
-from tests.app_fixtures import ROOT
-from tests.test_browser import LIMIT_S, page  # noqa: F401 — the shared browser fixture (records requests)
+from tests.test_browser import DESKTOP, LIMIT_S, last_answer, page, shoot  # noqa: F401 — the shared fixture
 
-DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-SHOTS = ROOT / "docs" / "screenshots"
-
-
-def shoot(page, name: str) -> None:  # noqa: F811
-    """The README's screenshot of the current view, when asked for (SCREENSHOTS=1)."""
-    if os.environ.get("SCREENSHOTS") == "1":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def on_first_screen(page, selector: str) -> bool:  # noqa: F811
@@ -65,7 +54,8 @@ def test_conversation_and_message_box_on_the_first_screen_and_the_sidebar_toggle
             .map(b => [b.innerText || b.getAttribute('aria-label'), b.getBoundingClientRect().height])""")
         small = [(name, h) for name, h in heights if h < 44]
         assert not small, small
-    shoot(page, "chat-phone" if phone else "chat")
+    if phone:
+        shoot(page, "chat-phone")
 
     page.locator("#sidebar .toggle-button").click()
     wait_sidebar(page, phone)
@@ -87,12 +77,10 @@ def test_chat_and_dashboard_are_addresses_and_the_header_reaches_every_view(page
     page.locator("a.ws-nav", has_text="Code").click()
     page.wait_for_function("() => document.querySelector('#code-task')?.offsetParent !== null")
     assert page.url.endswith("/?tab=code")
-    shoot(page, "code")
     page.locator("a.ws-nav", has_text="Dashboard").click()
     page.wait_for_selector("#dash-runs")
     assert page.url == url + "/dashboard" and page.locator("#message-box").count() == 0
     page.wait_for_selector("#plot-volume")
-    shoot(page, "dashboard")
     page.locator("a.ws-nav", has_text="Chat").click()
     page.wait_for_selector("#message-box textarea")
     assert page.url == url + "/chat" and page.locator("#conversation").is_visible()
@@ -161,3 +149,37 @@ def test_installable_with_its_own_name_and_icon(page, running_app):  # noqa: F81
     served = page.context.request.get(url + "/" + icon.lstrip("/"))
     assert served.ok and b"<svg" in served.body() and b"http://www.w3.org/2000/svg" in served.body()
     assert b"href=\"http" not in served.body()
+
+
+LOG = "#conversation [role=log]"  # the Chatbot's scrolling element
+
+
+def test_a_running_answer_keeps_its_place_when_the_user_scrolls_up(page):  # noqa: F811
+    page.set_viewport_size({"width": 1000, "height": 560})  # a short conversation: a few lines overflow it
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
+    page.locator("#new-chat").click()
+    page.wait_for_function("() => document.querySelector('#chat-list input:checked')?.closest('label')"
+                           ".innerText.startsWith('New chat')")
+    box = page.locator("#message-box textarea")
+    box.fill("Write a Python class for a stack with push, pop, peek and size, with docstrings.")  # many lines
+    box.press("Enter")
+    # While the answer is still being written (the list marks its chat), it is taller than the conversation.
+    page.wait_for_function(f"""() => {{ const log = document.querySelector('{LOG}');
+        const answer = [...document.querySelectorAll('#conversation .bot-row')].pop();
+        const open = document.querySelector('#chat-list input:checked')?.closest('label');
+        return answer && answer.getBoundingClientRect().height > log.clientHeight + 100 &&
+               open?.innerText.trim().startsWith('\u25cf'); }}""")
+    log = page.locator(LOG)
+    log.hover()
+    page.mouse.wheel(0, -20_000)  # the user scrolls up to read, as with a mouse wheel
+    page.wait_for_function(f"() => document.querySelector('{LOG}').scrollTop === 0")
+    written = len(last_answer(page))
+    page.wait_for_function("n => [...document.querySelectorAll('#conversation .bot-row')].pop().innerText.length > n",
+                           arg=written + 20)  # the answer grew on after the scroll
+    page.locator("#stop").click()
+    page.wait_for_selector("#conversation .bot-row .answer-meta")  # the ended answer, as stored, is shown
+    assert log.evaluate("el => el.scrollTop") == 0, "the conversation jumped while the user was reading above"
+    # Back at the bottom (Gradio's own button), the conversation follows the end again.
+    page.locator("#conversation").get_by_role("button", name="Scroll down").click()
+    page.wait_for_function(f"""() => {{ const log = document.querySelector('{LOG}');
+        return log.scrollHeight - log.scrollTop - log.clientHeight < 2; }}""")

@@ -1,9 +1,10 @@
 """The Code and Study tabs in a real browser (Debian's chromium via Playwright) against the real app and model:
-run a task, watch the stages progress, see the verdict card and the final code; ask the tutor."""
+run a task, watch the stages progress, see the verdict card and the final code; ask the tutor.
+With SCREENSHOTS=1 the finished run is the README's code.png."""
 
 from __future__ import annotations
 
-from tests.test_browser import page  # noqa: F401 — the shared browser fixture (records every request)
+from tests.test_browser import DESKTOP, page, shoot  # noqa: F401 — the shared browser fixture
 
 # A function no other test asks for: the page may have re-attached to an earlier run first.
 TASK = "Write a Python function `plus_one(x)` that returns x + 1.\n>>> plus_one(2)\n3"
@@ -23,6 +24,7 @@ def test_code_tab_runs_a_task_through_the_stages(page):  # noqa: F811
     page.reload()  # a reload re-attaches to the browser's last run
     page.locator("a.ws-nav", has_text="Code").click()
     page.wait_for_function("() => document.querySelector('#verdict-card')?.innerText.includes('Confidence')")
+    shoot(page, "code", DESKTOP)  # the finished run, its verdict card shown
 
 
 def test_study_tab_streams_an_explanation(page):  # noqa: F811

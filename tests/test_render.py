@@ -77,3 +77,13 @@ def test_notes_use_no_emoji():
                                      message("assistant", "p", status="stopped", meta={"dropped_messages": 2})])
     text = "".join(m["content"] for m in shown)
     assert all(ord(ch) < 0x2100 or ch in "…—“”" for ch in text), text
+
+
+def test_an_answer_cut_inside_a_code_block_closes_it_before_its_notes_and_footer():
+    cut = SimpleNamespace(role="assistant", content="Here:\n```python\nclass Stack:\n    def push(self, x):",
+                          status="stopped", error=None, meta={}, model="m", created_at=time.time())
+    shown = render.chatbot_messages([cut])[0]["content"]
+    after_code = shown.rsplit("```", 1)[1]  # what follows the last fence is outside any code block
+    assert shown.count("```") == 2 and "Stopped" in after_code and "answer-meta" in after_code
+    whole = "```python\nx = 1\n```\n\n  ```\nindented fence\n  ```"
+    assert render.answer_text(whole, "ok", None) == whole  # closed blocks are left as they are

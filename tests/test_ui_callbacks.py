@@ -94,3 +94,43 @@ def test_the_message_box_takes_any_file_and_keeps_a_pasted_message_as_text(servi
     box = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "message-box")
     assert box.file_types is None  # text files and images alike: sorted by content on the server
     assert box.max_plain_text_length == services.settings.chat.max_message_chars > 1_000
+
+
+def session(name: str) -> SimpleNamespace:
+    """A browser session as Gradio's request names it."""
+    return SimpleNamespace(session_hash=name)
+
+
+def test_the_list_refresh_at_a_turns_end_keeps_the_chat_the_browser_opened_meanwhile(services, panels):
+    actions, me = panels.view.actions, session("me")
+    profile = services.profiles()[0].id
+    answered, picked = (services.store.create_chat(profile, title=t).id for t in ("Answered", "Picked"))
+    actions.open_chat(profile, answered, me)
+    actions.open_chat(profile, picked, me)  # the user's click, while the refresh queued with `answered` ran
+    update = actions.chat_list(profile, "", "")  # queued at the end of `answered`'s turn
+    assert {answered, picked} <= {value for _, value in update["choices"]}
+    assert update.get("value", picked) == picked  # the refresh does not re-select the chat the user left
+
+
+def test_the_page_loads_restore_keeps_a_chat_the_user_opened_before_it_ran(services, panels):
+    actions, me = panels.view.actions, session("me")
+    profile = services.profiles()[0].id
+    remembered, picked = (services.store.create_chat(profile, title=t).id for t in ("Remembered", "Picked"))
+    actions.open_chat(profile, picked, me)
+    profiles, chats, _, browser, _ = actions.restore({"profile": profile, "chat": remembered}, me)
+    assert chats["value"] == picked and browser == {"profile": profile, "chat": picked}
+    assert profiles["value"] == profile and profiles["choices"]
+    # A session that chose nothing yet gets the remembered chat back.
+    assert actions.restore({"profile": profile, "chat": remembered}, session("fresh"))[1]["value"] == remembered
+
+
+def test_new_chat_before_the_page_restored_opens_in_the_remembered_profile_and_stays_open(services, panels):
+    actions, me = panels.view.actions, session("me")
+    other = services.store.create_profile("Client B").id
+    remembered = {"profile": other, "chat": services.store.create_chat(other, title="Remembered").id}
+    chats, history, browser, _ = actions.new_chat("", remembered, me)  # the profile list is not filled yet
+    created = chats["value"]
+    assert history == [] and services.store.get_chat(created).profile_id == other and browser["chat"] == created
+    profiles, chats, history, browser, _ = actions.restore(remembered, me)
+    assert (profiles["value"], chats["value"], history) == (other, created, [])
+    assert browser == {"profile": other, "chat": created}

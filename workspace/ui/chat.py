@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from workspace.services import Services
+from workspace.store.errors import NotFound
 from workspace.ui import render
 from workspace.ui.errors import shown_errors
 from workspace.ui.sessions import SessionMemory
@@ -86,8 +87,10 @@ def build(services: Services) -> ChatView:
                           concurrency_limit=None)
     follow = dict(fn=actions.follow, inputs=[chats], outputs=[chatbot], api_visibility="private",
                   concurrency_limit=None)
-    relist = dict(fn=actions.chat_list, inputs=[profile, chats, chat_filter, kind_filter], outputs=[chats],
-                  api_visibility="private")
+    # Refreshing the list (titles, marks) never selects, and shows no spinner over it: a chat picked while it
+    # runs stays picked and clickable (a turn's end queues it, so it often runs as the user moves on).
+    relist = dict(fn=actions.chat_list, inputs=[profile, chat_filter, kind_filter], outputs=[chats],
+                  api_visibility="private", show_progress="hidden")
     following = [
         text.submit(**start).then(**follow_started),
         send.click(**start).then(**follow_started),
@@ -103,7 +106,7 @@ def build(services: Services) -> ChatView:
                 api_visibility="private").then(**follow)
     profile.input(actions.open_profile, [profile], [chats, chatbot, remembered, models], cancels=following,
                   api_visibility="private").then(**follow)
-    new_chat.click(actions.new_chat, [profile], [chats, chatbot, remembered, models], cancels=following,
+    new_chat.click(actions.new_chat, [profile, remembered], [chats, chatbot, remembered, models], cancels=following,
                    api_visibility="private")
     chat_filter.change(**relist)
     kind_filter.change(**relist)
@@ -127,21 +130,38 @@ class _Actions:
 
     @shown_errors
     def restore(self, remembered: dict | None, request: gr.Request = None):
-        """On page load: reopen the browser's last profile and chat (or the newest)."""
-        remembered = remembered or {}
+        """On page load: reopen the browser's last profile and chat (or the newest), unless the user already
+        opened one in this session (a New chat clicked before this ran is not taken back)."""
         profiles = self.services.profiles()
-        profile_ids = [p.id for p in profiles]
-        profile_id = remembered.get("profile") if remembered.get("profile") in profile_ids else profile_ids[0]
-        chats = self.store.list_chats(profile_id)
-        chat_ids = [c.id for c in chats]
-        chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
+        profile_id, chat_id = self._chosen(request) or self._remembered(remembered)
         return (
             gr.update(choices=render.profile_choices(profiles), value=profile_id),
-            self._list(chats, value=chat_id),
+            self.chats_update(profile_id, value=chat_id),
             self._history(chat_id),
             self.opened(request, profile_id, chat_id),
             self.models_for(profile_id, chat_id),
         )
+
+    def _chosen(self, request: gr.Request | None) -> tuple[str, str] | None:
+        """The profile and chat this session opened already, if any (and the chat still exists)."""
+        chat_id = self._open_chat.shown(request, "")
+        try:
+            return (self.store.get_chat(chat_id).profile_id, chat_id) if chat_id else None
+        except NotFound:
+            return None
+
+    def _remembered(self, remembered: dict | None) -> tuple[str, str | None]:
+        """The browser's last profile and chat when they still exist (else the first profile, its newest chat)."""
+        remembered = remembered or {}
+        profile_id = self._profile(remembered.get("profile"))
+        chat_ids = [c.id for c in self.store.list_chats(profile_id)]
+        chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
+        return profile_id, chat_id
+
+    def _profile(self, wanted: str | None) -> str:
+        """`wanted` when it is a profile, else the first one."""
+        profile_ids = [p.id for p in self.services.profiles()]
+        return wanted if wanted in profile_ids else profile_ids[0]
 
     @shown_errors
     def start(self, profile_id: str, chat_id: str | None, value: dict | str, editing: bool,
@@ -219,16 +239,19 @@ class _Actions:
                 self.opened(request, profile_id, chat_id), self.models_for(profile_id, chat_id))
 
     @shown_errors
-    def new_chat(self, profile_id: str, request: gr.Request = None):
+    def new_chat(self, profile_id: str | None, remembered: dict | None = None, request: gr.Request = None):
+        """A new chat in the profile shown; before the page restored its profile, in the browser's last one."""
+        profile_id = profile_id or self._profile((remembered or {}).get("profile"))
         chat = self.store.create_chat(profile_id)
         return (self.chats_update(profile_id, value=chat.id), [],
                 self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
 
     @shown_errors
-    def chat_list(self, profile_id: str, chat_id: str | None, query: str, kind: str = ""):
+    def chat_list(self, profile_id: str, query: str, kind: str = ""):
+        """The list refreshed (titles, marks, a filter), the browser's selection left as it is."""
         if not profile_id:
             return gr.update()
-        return self.chats_update(profile_id, query=query or "", kind=kind or None, value=chat_id)
+        return self.chats_update(profile_id, query=query or "", kind=kind or None)
 
     def chats_update(self, profile_id: str, *, query: str = "", kind: str | None = None, **selection: Any) -> dict:
         """The chat list of a profile (of one kind: chats or study sessions), fresh; `value=` selects a chat."""

@@ -26,8 +26,15 @@ def answer_text(content: str, status: str, error: str | None, meta: dict | None 
         notes.append(f"*Failed: {error or 'unknown error'}* — press **Regenerate** to try again.")
     elif status == "stopped":
         notes.append(f"*Stopped{': ' + error if error else ''}.* Press **Regenerate** to answer again.")
-    body = content if content or status != "streaming" else "…"
+    body = closed_code(content) if content or status != "streaming" else "…"
     return "\n\n".join([body, *notes]) if notes else body
+
+
+def closed_code(text: str) -> str:
+    """`text` with a code block left open (an answer cut short inside it) closed: else the notes and the footer
+    after it would show as code."""
+    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
+    return text + "\n```" if fences % 2 else text
 
 
 def fallback_note(model: str | None, asked: str | None) -> str:
