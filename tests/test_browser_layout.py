@@ -77,6 +77,11 @@ def test_chat_and_dashboard_are_addresses_and_the_header_reaches_every_view(page
     page.locator("a.ws-nav", has_text="Code").click()
     page.wait_for_function("() => document.querySelector('#code-task')?.offsetParent !== null")
     assert page.url.endswith("/?tab=code")
+    page.mouse.move(5, 700)  # off the links: a hovered link is highlighted too
+    marked = page.evaluate("""() => [...document.querySelectorAll('a.ws-nav')]
+        .filter(a => !['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(a).backgroundColor))
+        .map(a => a.innerText)""")
+    assert marked == ["Code"]  # however the header's refresh and the click were ordered
     page.locator("a.ws-nav", has_text="Dashboard").click()
     page.wait_for_selector("#dash-runs")
     assert page.url == url + "/dashboard" and page.locator("#message-box").count() == 0

@@ -96,6 +96,13 @@ CSS = """
 .ws-nav { padding: 10px 12px; border-radius: 8px; text-decoration: none; color: inherit; min-height: 44px;
           box-sizing: border-box; display: inline-flex; align-items: center; }
 .ws-nav.active, .ws-nav:hover { background: var(--background-fill-secondary); }
+/* Once the page picked a tab itself, the body says which: the header's own mark (re-rendered on load) yields
+   (the tab's rule below is the more specific one). */
+body[data-tab] .ws-nav.active:not(:hover) { background: none; }
+body[data-tab="chat"] .ws-navs .ws-nav.ws-nav[data-tab="chat"],
+body[data-tab="code"] .ws-navs .ws-nav.ws-nav[data-tab="code"],
+body[data-tab="study"] .ws-navs .ws-nav.ws-nav[data-tab="study"],
+body[data-tab="models"] .ws-navs .ws-nav.ws-nav[data-tab="models"] { background: var(--background-fill-secondary); }
 .ws-status { font-size: 0.85em; opacity: 0.8; }
 /* Gradio's tab strip and page bar: the header's navigation replaces both. */
 #main-tabs > .tab-wrapper, .nav-holder { display: none !important; }
@@ -147,7 +154,7 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
       .find(b => b.innerText.trim().toLowerCase() === tab);
     if (!button) return false;
     button.click();
-    document.querySelectorAll('.ws-nav').forEach(a => a.classList.toggle('active', a.dataset.tab === tab));
+    document.body.dataset.tab = tab;  // survives the header's refresh (see the CSS)
     return true;
   };
   document.addEventListener('click', (event) => {
