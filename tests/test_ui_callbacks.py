@@ -94,3 +94,13 @@ def test_the_message_box_takes_any_file_and_keeps_a_pasted_message_as_text(servi
     box = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "message-box")
     assert box.file_types is None  # text files and images alike: sorted by content on the server
     assert box.max_plain_text_length == services.settings.chat.max_message_chars > 1_000
+
+
+def test_a_search_result_in_a_text_file_names_the_file(services, panels):
+    profile = services.profiles()[0]
+    chat = services.store.create_chat(profile.id, title="Logs")
+    services.store.append_message(chat.id, "user", "look", attachments=[{"name": "boot.log", "text": "kernel panic"}])
+    message = services.store.list_messages(chat.id)[0]
+    (label, value), = panels.search("panic", False, profile.id)["choices"]
+    assert value == f"{chat.id}/{message.id}"
+    assert label.startswith("Logs — kernel panic") and "boot.log" in label

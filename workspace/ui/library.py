@@ -9,6 +9,7 @@ import gradio as gr
 
 from workspace.services import Services
 from workspace.settings import Role
+from workspace.store import SearchHit
 from workspace.ui import render
 from workspace.ui.chat import ChatView
 from workspace.ui.errors import shown_errors
@@ -220,8 +221,7 @@ class _Panels:
         hits = self.store.search(query, profile_id=None if everywhere else profile_id, limit=50)
         if not hits:
             gr.Info("No message matches.")
-        return gr.update(choices=[(f"{h.chat_title} — {h.snippet}", f"{h.chat_id}/{h.message_id}") for h in hits],
-                         value=None)
+        return gr.update(choices=[(_hit_label(h), f"{h.chat_id}/{h.message_id}") for h in hits], value=None)
 
     @shown_errors
     def open_hit(self, hit: str | None, request: gr.Request = None):
@@ -233,6 +233,12 @@ class _Panels:
         return (gr.update(value=chat.profile_id), self.view.actions.chats_update(chat.profile_id, value=chat_id),
                 render.chatbot_messages(messages, chat_id), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
+
+
+def _hit_label(hit: SearchHit) -> str:
+    """A result as listed: the chat, the words around the hit, and where they were when not in the text."""
+    where = {"attachment": f" (in the file {hit.attachment})", "image": " (in the text read from an image)"}
+    return f"{hit.chat_title} — {hit.snippet}{where.get(hit.source, '')}"
 
 
 def _session(request: gr.Request | None) -> str:
