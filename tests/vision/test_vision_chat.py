@@ -14,7 +14,7 @@ from tests.vision.rendering import render
 from tests.vision.test_images import png_header_only
 from workspace.chat import fit_history
 from workspace.store import InvalidInput
-from workspace.vision.images import ImageRejected, original_name
+from workspace.vision.images import AttachmentRejected, original_name
 
 
 def png(image: Image.Image) -> bytes:
@@ -67,7 +67,7 @@ def test_bad_uploads_store_nothing_and_the_chat_still_works(services):
     chat = new_chat(services)
     folder = services.store.chat_dir(chat.id)
     for case, uploads in bad_uploads(services.settings.vision.max_images).items():
-        with pytest.raises(ImageRejected) as caught:
+        with pytest.raises(AttachmentRejected) as caught:
             services.vision.send(chat.id, "look", uploads)
         assert str(caught.value), case
         assert services.store.list_messages(chat.id) == [], case
@@ -106,7 +106,7 @@ def test_a_text_file_alone_is_a_message_and_too_big_or_too_many_store_nothing(se
     limit = services.settings.vision.max_text_kb * 1024
     for uploads in ([("big.log", b"x" * (limit + 1))],
                     [(f"{n}.txt", b"x") for n in range(services.settings.vision.max_text_files + 1)]):
-        with pytest.raises(ImageRejected, match="limit"):
+        with pytest.raises(AttachmentRejected, match="limit"):
             services.vision.send(chat.id, "", uploads)
         assert services.store.list_messages(chat.id) == []
     services.vision.send(chat.id, "", [("notes.diff", b"-a\n+b\n")]).finished.wait()
