@@ -104,3 +104,9 @@ def test_a_search_result_in_a_text_file_names_the_file(services, panels):
     (label, value), = panels.search("panic", False, profile.id)["choices"]
     assert value == f"{chat.id}/{message.id}"
     assert label.startswith("Logs — kernel panic") and "boot.log" in label
+
+
+def test_the_import_panel_says_how_to_import_an_export_over_the_pages_upload_limit():
+    hint = library.import_hint(SimpleNamespace(max_body_mb=25, max_import_mb=1024))
+    assert "25 MB" in hint and "1024 MB" in hint and "/api/profiles/<profile id>/import" in hint
+    assert library.import_hint(SimpleNamespace(max_body_mb=50, max_import_mb=50)) == ""

@@ -83,6 +83,7 @@ def build(services: Services, view: ChatView) -> None:
             export_md = gr.Button("Export Markdown")
             export_json = gr.Button("Export JSON")
         import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
+        gr.Markdown(import_hint(services.settings.server), elem_id="import-hint")
     with _panel("profile-panel", "Profile"):
         with gr.Row():
             new_name = gr.Textbox(label="New profile name", scale=3, elem_id="new-profile-name")
@@ -233,6 +234,19 @@ class _Panels:
         return (gr.update(value=chat.profile_id), self.view.actions.chats_update(chat.profile_id, value=chat_id),
                 render.chatbot_messages(messages, chat_id), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
+
+
+def import_hint(server) -> str:
+    """What the page can import, and the way for a bigger export: the page uploads through Gradio's upload
+    route, which serves every upload and so keeps the general body limit; the REST import reads its body as a
+    stream up to its own, larger limit."""
+    if server.max_import_mb <= server.max_body_mb:
+        return ""
+    return (f"Exports up to {server.max_body_mb} MB import here (`server.max_body_mb`). A bigger one, up to "
+            f"{server.max_import_mb} MB (`server.max_import_mb`): `curl -X POST "
+            "http://<this app>/api/profiles/<profile id>/import -H 'content-type: application/json' "
+            "--data-binary @chat.json` (on the LAN add `-H \"Authorization: Bearer $PASSWORD\"`; the profile's id "
+            "is in `GET /api/profiles`).")
 
 
 def _hit_label(hit: SearchHit) -> str:
