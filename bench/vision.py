@@ -2,7 +2,11 @@
 given and reports the capability), p50 over --runs, and OCR's character accuracy (spaces aside) on 20
 rendered screenshots of code and logs, light and dark, 12–16 px monospace.
 
-    python bench/vision.py [--runs 10] [--vision-model llava:7b --host http://127.0.0.1:11434]
+The app's OCR settings (parse.OCR_PARAMS) are timed against rapidocr's defaults in the same process, the two
+reads taking turns, so the ratio holds however loaded the machine is; CPU time (all threads) is printed beside
+wall time for the same reason. --no-baseline times the app's settings alone.
+
+    python bench/vision.py [--runs 10] [--no-baseline] [--vision-model llava:7b --host http://127.0.0.1:11434]
 """
 
 from __future__ import annotations
@@ -58,24 +62,51 @@ def corpus() -> list[tuple[str, Image.Image]]:
     return shots
 
 
+def timed(readers: dict[str, TextReader], image: Image.Image, runs: int) -> dict[str, dict]:
+    """Each reader's wall and CPU times (all threads) over `runs` reads of `image`, the readers taking turns."""
+    found = {name: {"wall": [], "cpu": [], "text": ""} for name in readers}
+    for name, reader in readers.items():
+        reader.read(render(["warm-up"]))  # builds the OCR engine: not part of an analysis
+    for _ in range(runs):
+        for name, reader in readers.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            found[name]["text"] = reader.read(image)
+            found[name]["wall"].append(time.perf_counter() - start)
+            found[name]["cpu"].append(time.process_time() - start_cpu)
+    return found
+
+
+def accuracy_line(reader: TextReader) -> str:
+    scores = [char_accuracy(expected, reader.read(image)) for expected, image in corpus()]
+    light, dark = scores[0::2], scores[1::2]
+    return (f"mean {statistics.mean(scores):.4f}, min {min(scores):.4f} (light mean {statistics.mean(light):.4f}, "
+            f"dark mean {statistics.mean(dark):.4f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--no-baseline", action="store_true", help="time the app's OCR settings alone")
     parser.add_argument("--vision-model", default="")
     parser.add_argument("--host", default="http://127.0.0.1:11434")
     args = parser.parse_args()
-    reader = TextReader()
-    screenshot = full_hd((TRACEBACK * 6)[:36], "dark")
-    reader.read(render(["warm-up"]))  # builds the OCR engine: not part of an analysis
-    times, cpu = [], []
-    for _ in range(args.runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        text = reader.read(screenshot)
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)  # all threads: the work itself, whatever the machine's load
-    full_accuracy = char_accuracy("\n".join((TRACEBACK * 6)[:36]), text)
-    print(f"OCR, 1920x1080 dark, 36 lines: p50 {statistics.median(times):.2f} s, min {min(times):.2f} s "
-          f"over {args.runs} runs (CPU p50 {statistics.median(cpu):.2f} s); character accuracy {full_accuracy:.3f}")
+    readers = {"app settings": TextReader()}
+    if not args.no_baseline:
+        readers["rapidocr defaults"] = TextReader(tuned=False)
+    lines = (TRACEBACK * 6)[:36]
+    screenshot = full_hd(lines, "dark")
+    found = timed(readers, screenshot, args.runs)
+    for name, result in found.items():
+        wall, cpu = statistics.median(result["wall"]), statistics.median(result["cpu"])
+        print(f"OCR ({name}), 1920x1080 dark, 36 lines: p50 {wall:.2f} s, min {min(result['wall']):.2f} s over "
+              f"{args.runs} runs (CPU p50 {cpu:.2f} s); character accuracy "
+              f"{char_accuracy(chr(10).join(lines), result['text']):.3f}")
+    if not args.no_baseline:
+        ours, base = found["app settings"], found["rapidocr defaults"]
+        print(f"app settings / rapidocr defaults: wall p50 "
+              f"{statistics.median(ours['wall']) / statistics.median(base['wall']):.2f}, CPU p50 "
+              f"{statistics.median(ours['cpu']) / statistics.median(base['cpu']):.2f}")
+    reader = readers["app settings"]
     if args.vision_model:
         gateway = LLMGateway(args.host)
         describer = Describer(gateway, args.vision_model, args.host, 1024)
@@ -84,10 +115,8 @@ def main() -> None:
         print(f"OCR + {args.vision_model}: {time.perf_counter() - start:.2f} s "
               f"({'described' if 'Description by' in result else 'no description: ' + result.splitlines()[-1]})")
         gateway.close()
-    scores = [char_accuracy(expected, reader.read(image)) for expected, image in corpus()]
-    light, dark = scores[0::2], scores[1::2]
-    print(f"character accuracy on 20 rendered screenshots: mean {statistics.mean(scores):.4f}, "
-          f"min {min(scores):.4f} (light mean {statistics.mean(light):.4f}, dark mean {statistics.mean(dark):.4f})")
+    for name, each in readers.items():
+        print(f"character accuracy on 20 rendered screenshots ({name}): {accuracy_line(each)}")
 
 
 if __name__ == "__main__":

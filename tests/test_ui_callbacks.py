@@ -134,3 +134,19 @@ def test_new_chat_before_the_page_restored_opens_in_the_remembered_profile_and_s
     profiles, chats, history, browser, _ = actions.restore(remembered, me)
     assert (profiles["value"], chats["value"], history) == (other, created, [])
     assert browser == {"profile": other, "chat": created}
+
+
+def test_a_search_result_in_a_text_file_names_the_file(services, panels):
+    profile = services.profiles()[0]
+    chat = services.store.create_chat(profile.id, title="Logs")
+    services.store.append_message(chat.id, "user", "look", attachments=[{"name": "boot.log", "text": "kernel panic"}])
+    message = services.store.list_messages(chat.id)[0]
+    (label, value), = panels.search("panic", False, profile.id)["choices"]
+    assert value == f"{chat.id}/{message.id}"
+    assert label.startswith("Logs — kernel panic") and "boot.log" in label
+
+
+def test_the_import_panel_says_how_to_import_an_export_over_the_pages_upload_limit():
+    hint = library.import_hint(SimpleNamespace(max_body_mb=25, max_import_mb=1024))
+    assert "25 MB" in hint and "1024 MB" in hint and "/api/profiles/<profile id>/import" in hint
+    assert library.import_hint(SimpleNamespace(max_body_mb=50, max_import_mb=50)) == ""

@@ -27,7 +27,7 @@ from workspace.pipeline.service import PipelineError, RunNotFound
 from workspace.services import Services
 from workspace.store import InvalidInput, NotFound, StorageFull, StoreBusy, StoreError, TargetNotEmpty
 from workspace.turns import Turn
-from workspace.vision.images import ImageRejected
+from workspace.vision.images import AttachmentRejected
 
 MAX_TEXT = 200_000
 # Paths whose bodies may be larger than server.max_body_mb (up to server.max_import_mb): chat imports.
@@ -83,7 +83,7 @@ class ChatTurnIn(_Body):
 ERROR_STATUSES: list[tuple[type[Exception], int]] = [
     (InvalidInput, 400), (NotFound, 404), (TargetNotEmpty, 409), (StorageFull, 507), (StoreBusy, 503),
     (StoreError, 500), (ChatBusy, 409), (ChatError, 400), (RunNotFound, 404), (PipelineError, 400),
-    (UnknownRun, 404), (DashboardError, 400), (ModelsError, 400), (ImageRejected, 400),
+    (UnknownRun, 404), (DashboardError, 400), (ModelsError, 400), (AttachmentRejected, 400),
     (ModelNotFound, 404), (BackendBusy, 503), (LLMError, 502),
 ]
 

@@ -128,14 +128,17 @@ class ChatService:
             return self._start_turn(chat_id)
 
     def edit_last(self, chat_id: str, text: str) -> Turn:
-        """Replace the last user message (and the answer after it) and send again."""
-        text = self._checked_text(text)
+        """Replace the last user message's text (and the answer after it) and send again. Only the text is
+        edited: the message keeps its images (their files stay in the chat's folder), their analysis, its
+        text files and its meta."""
         with self._lock_for(chat_id):
             self._ensure_idle(chat_id)
             last_user = next((m for m in reversed(self.store.list_messages(chat_id)) if m.role == "user"), None)
             if last_user is None:
                 raise ChatError("There is no message to edit.")
-            self.store.replace_from(chat_id, last_user.id, "user", text)  # one write: a failure loses nothing
+            text = self._checked_text(text, allow_empty=bool(last_user.images or last_user.attachments))
+            kept = last_user.model_dump(include={"images", "analysis", "attachments", "meta"})
+            self.store.replace_from(chat_id, last_user.id, "user", text, **kept)  # one write: a failure loses nothing
             return self._start_turn(chat_id)
 
     # -- following and stopping -----------------------------------------------------------------

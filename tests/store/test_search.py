@@ -71,6 +71,53 @@ def test_updates_and_truncation_reach_the_index(store, corpus):
     assert store.search("journalctl") == []
 
 
+def with_files(store, chat_id):
+    """A user message with a text file and images' analysis, and an answer, as a chat with attachments holds."""
+    return store.append_message(chat_id, "user", "Why does the service crash?", images=["img-1.thumb.webp"],
+                                attachments=[{"name": "server.log", "text": "ERROR kafka broker unreachable"}],
+                                analysis="Image 1 (shot.png, 800×600):\nZeroDivisionError in handler")
+
+
+def test_text_files_and_text_read_from_images_are_found_and_named(store, corpus):
+    chat_id = corpus["deploy"].id
+    message = with_files(store, chat_id)
+    file_hit, = store.search("kafka unreachable")
+    assert (file_hit.message_id, file_hit.source, file_hit.attachment) == (message.id, "attachment", "server.log")
+    assert "kafka broker unreachable" in file_hit.snippet
+    image_hit, = store.search("zerodivisionerror")
+    assert (image_hit.message_id, image_hit.source, image_hit.attachment) == (message.id, "image", "")
+    text_hit, = store.search("crash")
+    assert (text_hit.source, text_hit.attachment) == ("message", "")
+    assert store.search("kafka crash") == []  # every word in one part: the text or one file
+    store.update_message(chat_id, message.id, analysis="Image 1 (shot.png, 800×600):\nKeyError")
+    assert store.search("zerodivisionerror") == [] and ids(store.search("keyerror")) == [message.id]
+    store.replace_from(chat_id, message.id, "user", "Edited", attachments=[{"name": "b.log", "text": "kafka"}])
+    assert [(h.source, h.attachment) for h in store.search("kafka")] == [("attachment", "b.log")]
+    store.truncate_after(chat_id, corpus["docker"].id)
+    assert store.search("kafka") == []
+
+
+def test_one_hit_per_message_in_its_text_when_the_text_holds_the_words(store, corpus):
+    message = store.append_message(corpus["deploy"].id, "user", "see kafka.log",
+                                   attachments=[{"name": "kafka.log", "text": "kafka"}] * 3)
+    hit, = store.search("kafka")
+    assert (hit.message_id, hit.source) == (message.id, "message")
+
+
+def test_an_index_of_an_older_layout_is_rebuilt_with_the_attachments(data_dir):
+    import sqlite3
+
+    with WorkspaceStore(data_dir) as store:
+        chat = store.create_chat(store.create_profile("P").id)
+        message = with_files(store, chat.id)
+    with sqlite3.connect(data_dir / "search.sqlite") as db:  # as an older version left it: no parts indexed
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'layout'")
+        db.execute("DELETE FROM msg_fts WHERE source != 'message'")
+    with WorkspaceStore(data_dir) as store:
+        assert [(h.message_id, h.attachment) for h in store.search("kafka")] == [(message.id, "server.log")]
+        assert [h.source for h in store.search("zerodivisionerror")] == ["image"]
+
+
 @pytest.mark.parametrize("damage", ["delete", "garbage", "truncate"])
 def test_index_rebuilt_when_lost_or_damaged(data_dir, damage):
     with WorkspaceStore(data_dir) as store:

@@ -1,7 +1,10 @@
 """In a real browser: attach an image in the Chat tab's message box, see its thumbnail (served by the app's
-own route) and an answer; reload — the thumbnail and the folded image analysis are still there."""
+own route) and an answer; reload — the thumbnail and the folded image analysis are still there. Attach a text
+file: its name folds open in the bubble and the store keeps it with the message."""
 
 from __future__ import annotations
+
+import httpx
 
 from tests.test_browser import page, stored_answer  # noqa: F401 (the page fixture and its loopback check)
 from tests.vision.rendering import render
@@ -30,3 +33,26 @@ def test_attach_an_image_see_thumbnail_answer_and_analysis_after_reload(page, tm
     summary.first.click()
     analysis = page.locator("#conversation details pre").first.inner_text()
     assert "ZeroDivisionError" in analysis and "Only the text in the image was read" in analysis
+
+
+def test_attach_a_text_file_see_it_in_the_bubble_and_stored(running_app, page, tmp_path):  # noqa: F811
+    source = tmp_path / "config_loader.py"
+    source.write_text("def port(config):\n    return config['port']  # KeyError when missing\n")
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
+    page.locator("#new-chat").click()
+    page.locator("#message-box input[type=file]").set_input_files(str(source))
+    page.wait_for_selector("#message-box .thumbnail-item")  # the upload is in the box
+    box = page.locator("#message-box textarea")
+    box.fill("Review this file")
+    box.press("Enter")
+    bubble_file = page.locator("#conversation details summary", has_text="File: config_loader.py")
+    bubble_file.first.wait_for()
+    assert stored_answer(page.url, "Review this file").strip()
+    with httpx.Client(base_url=running_app[0] + "/api", timeout=30) as api:
+        chat_id = next(c["id"] for p in api.get("/profiles").json()
+                       for c in api.get(f"/profiles/{p['id']}/chats").json() if c["title"] == "Review this file")
+        user = api.get(f"/chats/{chat_id}/messages").json()[0]
+    assert user["content"] == "Review this file" and user["images"] == []
+    assert [(f["name"], f["text"]) for f in user["attachments"]] == [("config_loader.py", source.read_text())]
+    bubble_file.first.click()  # unfolds the file's text in the bubble
+    assert "KeyError when missing" in page.locator("#conversation details pre").first.inner_text()

@@ -1,4 +1,4 @@
-"""Uploads are checked by content and normalised; each bad input in the issue gets a clear ImageRejected."""
+"""Uploads are checked by content and normalised; each bad input in the issue gets a clear AttachmentRejected."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from workspace.settings import VisionSettings
 from workspace.vision import images
-from workspace.vision.images import ImageRejected, prepare
+from workspace.vision.images import AttachmentRejected, prepare
 
 SETTINGS = VisionSettings()
 
@@ -84,27 +84,27 @@ def test_animated_gif_of_a_thousand_frames_gives_its_first_frame():
     (png_header_only(8_000, 8_000), "big.png", "8,000 × 8,000 pixels is more than the limit of 40,000,000"),
 ])
 def test_bad_uploads_are_refused_with_a_clear_message(data, name, expected):
-    with pytest.raises(ImageRejected, match=expected) as caught:
+    with pytest.raises(AttachmentRejected, match=expected) as caught:
         prepare(data, name, SETTINGS)
     assert str(caught.value).startswith(name)
 
 
 def test_truncated_png_is_refused():
     data = encoded(Image.effect_noise((200, 200), 60).convert("RGB"), "PNG")
-    with pytest.raises(ImageRejected, match="damaged or incomplete"):
+    with pytest.raises(AttachmentRejected, match="damaged or incomplete"):
         prepare(data[: len(data) // 2], "cut.png", SETTINGS)
 
 
 def test_decompression_bomb_is_refused_by_pillows_guard_too():
     # Under our own limit but over Pillow's: its guard (kept on, made an error) refuses it before decoding.
     lenient = VisionSettings(max_pixels=10**10)
-    with pytest.raises(ImageRejected, match="decompression bomb"):
+    with pytest.raises(AttachmentRejected, match="decompression bomb"):
         prepare(png_header_only(10_000, 10_000), "bomb.png", lenient)  # 1e8 px: Pillow warns, we refuse
 
 
 def test_a_file_over_the_byte_limit_is_refused_before_decoding():
     tight = VisionSettings(max_file_mb=1)
-    with pytest.raises(ImageRejected, match="limit is 1 MB"):
+    with pytest.raises(AttachmentRejected, match="limit is 1 MB"):
         prepare(b"\x89PNG" + b"\0" * (1024 * 1024 + 1), "big.png", tight)
 
 
@@ -115,7 +115,7 @@ def test_a_path_as_a_name_is_only_ever_shown_never_used(tmp_path):
     names = images.save(folder, [prepared], keep_original=True)
     assert sorted(p.name for p in folder.iterdir()) == sorted([names[0], images.original_name(names[0])])
     assert not (tmp_path.parent / "x.png").exists()
-    with pytest.raises(ImageRejected, match=r"^\.\.: not a readable"):
+    with pytest.raises(AttachmentRejected, match=r"^\.\.: not a readable"):
         prepare(b"junk", "a/..", SETTINGS)
 
 

@@ -45,3 +45,13 @@ def test_an_image_without_plain_margins_is_read_whole():
     assert content_area(noisy).size == (64, 48)
     blank = Image.new("RGB", (64, 48), "white")
     assert content_area(blank).size == (64, 48)
+
+
+def test_the_ocr_sessions_let_idle_workers_sleep(reader):
+    """The app's reader rebuilds rapidocr's sessions without spinning workers (parse._sleeping_workers); this
+    fails if a rapidocr upgrade makes it fall back to rapidocr's own sessions."""
+    reader.read(render(["warm-up"]))
+    for stage in (reader._engine.text_det, reader._engine.text_rec):
+        options = stage.session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.intra_op_num_threads == 2

@@ -9,7 +9,7 @@ from PIL import Image
 
 from workspace.chat import fenced, model_text
 from workspace.store.records import Attachment, Message
-from workspace.vision.images import ImageRejected
+from workspace.vision.images import AttachmentRejected
 from workspace.vision.texts import is_text, prepare_text
 
 DIFF = b"--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,2 @@\n-x = 1\n+x = 2\n"
@@ -39,7 +39,7 @@ def test_a_text_file_keeps_its_shown_name_and_plain_newlines():
 
 
 def test_a_text_file_over_the_limit_is_refused_with_its_size():
-    with pytest.raises(ImageRejected, match=r"big\.log: the text file is 3 KB; the limit is 2 KB"):
+    with pytest.raises(AttachmentRejected, match=r"big\.log: the text file is 3 KB; the limit is 2 KB"):
         prepare_text(b"x" * 3 * 1024, "big.log", max_kb=2)
 
 

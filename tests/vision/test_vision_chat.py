@@ -14,7 +14,7 @@ from tests.vision.rendering import render
 from tests.vision.test_images import png_header_only
 from workspace.chat import fit_history
 from workspace.store import InvalidInput
-from workspace.vision.images import ImageRejected, original_name
+from workspace.vision.images import AttachmentRejected, original_name
 
 
 def png(image: Image.Image) -> bytes:
@@ -67,7 +67,7 @@ def test_bad_uploads_store_nothing_and_the_chat_still_works(services):
     chat = new_chat(services)
     folder = services.store.chat_dir(chat.id)
     for case, uploads in bad_uploads(services.settings.vision.max_images).items():
-        with pytest.raises(ImageRejected) as caught:
+        with pytest.raises(AttachmentRejected) as caught:
             services.vision.send(chat.id, "look", uploads)
         assert str(caught.value), case
         assert services.store.list_messages(chat.id) == [], case
@@ -106,10 +106,28 @@ def test_a_text_file_alone_is_a_message_and_too_big_or_too_many_store_nothing(se
     limit = services.settings.vision.max_text_kb * 1024
     for uploads in ([("big.log", b"x" * (limit + 1))],
                     [(f"{n}.txt", b"x") for n in range(services.settings.vision.max_text_files + 1)]):
-        with pytest.raises(ImageRejected, match="limit"):
+        with pytest.raises(AttachmentRejected, match="limit"):
             services.vision.send(chat.id, "", uploads)
         assert services.store.list_messages(chat.id) == []
     services.vision.send(chat.id, "", [("notes.diff", b"-a\n+b\n")]).finished.wait()
     user, answer = services.store.list_messages(chat.id)
     assert answer.status == "ok" and user.images == [] and user.attachments[0].name == "notes.diff"
     assert services.store.get_chat(chat.id).title == "notes.diff"
+
+
+def test_edit_last_keeps_the_messages_images_and_text_files(services):
+    chat = new_chat(services)
+    source = b"def port(config):\n    return config['port']\n"
+    services.vision.send(chat.id, "What is wrong?", [("app.py", source), ("trace.png", png(render(["KeyError"])))]
+                         ).finished.wait()
+    before = services.store.list_messages(chat.id)[0]
+    services.chat.edit_last(chat.id, "Explain the error.").finished.wait()
+    edited, answer = services.store.list_messages(chat.id)
+    assert edited.content == "Explain the error." and answer.status == "ok"
+    assert edited.images == before.images and edited.attachments == before.attachments
+    assert edited.analysis == before.analysis and "KeyError" in edited.analysis
+    assert services.vision.thumbnail(chat.id, edited.id, edited.images[0]).is_file()  # the bubble still shows it
+    sent = fit_history("", [edited], 4096).messages[0]["content"]  # and the model still reads both
+    assert "[Attached file: app.py]" in sent and edited.analysis in sent
+    services.chat.edit_last(chat.id, "").finished.wait()  # the files alone are still a message
+    assert services.store.list_messages(chat.id)[0].images == before.images

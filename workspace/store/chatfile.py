@@ -25,8 +25,12 @@ from workspace.store.storage import (
 
 CHATS_DIR = "chats"
 CHAT_FILE = "chat.json"
-# What the search index stores per message: (message_id, role, content, created_at).
-Row = tuple[str, str, str, float]
+# What the search index stores per message: (message_id, role, content, created_at, parts), where `parts` are
+# its other searchable texts as (source, name, text): each text file ("attachment", its name) and the text
+# read from its images ("image", "").
+Part = tuple[str, str, str]
+Row = tuple[str, str, str, float, tuple[Part, ...]]
+ATTACHMENT, IMAGE = "attachment", "image"
 
 
 class Activity(NamedTuple):
@@ -87,12 +91,28 @@ def read_chat_document(path: Path) -> dict[str, Any]:
 
 def rows_and_activity(doc: dict[str, Any]) -> tuple[list[Row], Activity]:
     raw_messages = doc.get("messages", {})
-    rows = []
-    for key, raw in raw_messages.items():
-        created = raw.get("created_at", 0.0)
-        rows.append((key, str(raw.get("role", "")), str(raw.get("content", "")),
-                     float(created) if isinstance(created, (int, float)) else 0.0))
-    return rows, _activity(raw_messages, _chat_updated_at(doc))
+    return [raw_row(key, raw) for key, raw in raw_messages.items()], _activity(raw_messages, _chat_updated_at(doc))
+
+
+def raw_row(key: str, raw: dict[str, Any]) -> Row:
+    """A stored message's search row, from its serialized dict (no record built: cheap for a rebuild)."""
+    created = raw.get("created_at", 0.0)
+    files = raw.get("attachments")
+    parts = [(ATTACHMENT, str(file.get("name", "")), str(file.get("text", "")))
+             for file in (files if isinstance(files, list) else []) if isinstance(file, dict)]
+    analysis = raw.get("analysis")
+    if isinstance(analysis, str) and analysis:
+        parts.append((IMAGE, "", analysis))
+    return (key, str(raw.get("role", "")), str(raw.get("content", "")),
+            float(created) if isinstance(created, (int, float)) else 0.0, tuple(parts))
+
+
+def row_of(message: Message) -> Row:
+    """A message's search row."""
+    parts = [(ATTACHMENT, file.name, file.text) for file in message.attachments]
+    if message.analysis:
+        parts.append((IMAGE, "", message.analysis))
+    return message.id, message.role, message.content, message.created_at, tuple(parts)
 
 
 def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *, durable: bool,
@@ -151,7 +171,7 @@ class ChatFile:
         return _activity(self._raw, self._updated_at)
 
     def rows(self) -> list[Row]:
-        return [(m.id, m.role, m.content, m.created_at) for m in self._messages.values()]
+        return [row_of(m) for m in self._messages.values()]
 
     def signature(self) -> str:
         return file_signature(self.path)

@@ -140,6 +140,10 @@ class SearchHit(Record):
     role: Role
     snippet: str
     created_at: float
+    # Where the words were found: the message's text, one of its text files (named), or the text read from
+    # its images.
+    source: Literal["message", "attachment", "image"] = "message"
+    attachment: str = ""  # the text file's name when source == "attachment"
 
 
 # Fields a caller may set on a message; id, role and timestamps belong to the store.

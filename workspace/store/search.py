@@ -1,5 +1,8 @@
 """The derived search index, `search.sqlite`: SQLite FTS5 over every message, plus each chat's activity.
 
+Each message is indexed as parts, one FTS row each: its text (part 0), each of its text files, and the text
+read from its images. A hit names the part it was found in; the words of a query must all be in one part.
+
 The chat files stay the source of truth. This file is only a cache that makes two things fast without
 reading 5,000 chat files at start: full-text search, and each chat's activity (updated_at, count,
 preview) for newest-first lists. It is updated in the same step as each chat-file write (WAL,
@@ -21,7 +24,7 @@ from typing import NamedTuple
 from workspace.store.chatfile import Activity, Row
 
 SEARCH_FILE = "search.sqlite"
-LAYOUT = "1"  # bump when the tables below change: old files are then rebuilt, never migrated
+LAYOUT = "2"  # bump when the tables below change: old files are then rebuilt, never migrated
 MAX_WORDS = 16
 BULK_CACHE_KIB = 64 * 1024  # page cache while rebuilding (freed when the rebuild ends)
 _WORD = re.compile(r"\w+")
@@ -29,11 +32,11 @@ _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE chat_state(chat_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, updated_at REAL NOT NULL,
                         message_count INTEGER NOT NULL, preview TEXT NOT NULL, sig TEXT NOT NULL);
-CREATE TABLE msg_map(chat_id TEXT NOT NULL, message_id TEXT NOT NULL, rid INTEGER NOT NULL UNIQUE,
-                     PRIMARY KEY (chat_id, message_id)) WITHOUT ROWID;
+CREATE TABLE msg_map(chat_id TEXT NOT NULL, message_id TEXT NOT NULL, part INTEGER NOT NULL,
+                     rid INTEGER NOT NULL UNIQUE, PRIMARY KEY (chat_id, message_id, part)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE msg_fts USING fts5(content, profile, chat_id UNINDEXED, message_id UNINDEXED,
-                                        role UNINDEXED, created_at UNINDEXED, prefix = '2',
-                                        tokenize = 'unicode61 remove_diacritics 2');
+                                        role UNINDEXED, created_at UNINDEXED, source UNINDEXED, name UNINDEXED,
+                                        prefix = '2', tokenize = 'unicode61 remove_diacritics 2');
 """
 
 
@@ -45,8 +48,9 @@ class ChatState(NamedTuple):
     sig: str
 
 
-# (rowid, chat_id, message_id, role, created_at, content)
-Hit = tuple[int, str, str, str, float, str]
+# (rowid, chat_id, message_id, role, created_at, content, source, name): content is the text of the part hit
+Hit = tuple[int, str, str, str, float, str, str, str]
+MESSAGE = "message"  # the source of a message's own text
 
 
 def query_words(query: str) -> list[str]:
@@ -137,14 +141,15 @@ class SearchIndex:
 
     # -- writes ---------------------------------------------------------------------------------
     def put_message(self, chat_id: str, profile_id: str, row: Row, activity: Activity, sig: str) -> None:
-        """Add a message, or replace its text if it is already indexed; and record the chat's state."""
+        """Add a message, or replace it if it is already indexed; and record the chat's state."""
         with self._tx() as db:
-            found = db.execute("SELECT rid FROM msg_map WHERE chat_id = ? AND message_id = ?",
-                               (chat_id, row[0])).fetchone()
-            if found is None:
-                self._insert_many(db, chat_id, profile_id, [row], None)
+            found = db.execute("SELECT part, rid FROM msg_map WHERE chat_id = ? AND message_id = ?",
+                               (chat_id, row[0])).fetchall()
+            if len(found) == 1 and found[0][0] == 0 and not row[4]:  # text alone: an answer as it streams
+                db.execute("UPDATE msg_fts SET content = ? WHERE rowid = ?", (row[2], found[0][1]))
             else:
-                db.execute("UPDATE msg_fts SET content = ? WHERE rowid = ?", (row[2], found[0]))
+                self._drop(db, chat_id, [row[0]])
+                self._insert_many(db, chat_id, profile_id, [row], None)
             self._put_state(db, chat_id, profile_id, activity, sig)
 
     def put_chat(self, chat_id: str, profile_id: str, rows: Iterable[Row], activity: Activity, sig: str) -> None:
@@ -194,26 +199,28 @@ class SearchIndex:
     def _insert_many(db: sqlite3.Connection, chat_id: str, profile_id: str, rows: Iterable[Row],
                      used: set[int] | None) -> None:
         maps, texts = [], []
-        for message_id, role, content, created_at in rows:
-            # rowid = creation time in µs, so FTS5 walks matches newest first without sorting them.
-            rid = int(created_at * 1_000_000)
-            while (rid in used) if used is not None else db.execute(
-                    "SELECT 1 FROM msg_map WHERE rid = ?", (rid,)).fetchone():
-                rid += 1
-            if used is not None:
-                used.add(rid)
-                maps.append((chat_id, message_id, rid))
-            else:  # inserted at once, so the next row of this batch sees this rowid as taken
-                db.execute("INSERT INTO msg_map VALUES (?, ?, ?)", (chat_id, message_id, rid))
-            texts.append((rid, content, profile_id, chat_id, message_id, role, created_at))
-        db.executemany("INSERT INTO msg_map VALUES (?, ?, ?)", maps)
-        db.executemany("INSERT INTO msg_fts(rowid, content, profile, chat_id, message_id, role, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+        for message_id, role, content, created_at, extra in rows:
+            for part, (source, name, text) in enumerate(((MESSAGE, "", content), *extra)):
+                # rowid = creation time in µs, so FTS5 walks matches newest first without sorting them.
+                rid = int(created_at * 1_000_000)
+                while (rid in used) if used is not None else db.execute(
+                        "SELECT 1 FROM msg_map WHERE rid = ?", (rid,)).fetchone():
+                    rid += 1
+                if used is not None:
+                    used.add(rid)
+                    maps.append((chat_id, message_id, part, rid))
+                else:  # inserted at once, so the next row of this batch sees this rowid as taken
+                    db.execute("INSERT INTO msg_map VALUES (?, ?, ?, ?)", (chat_id, message_id, part, rid))
+                texts.append((rid, text, profile_id, chat_id, message_id, role, created_at, source, name))
+        db.executemany("INSERT INTO msg_map VALUES (?, ?, ?, ?)", maps)
+        db.executemany("INSERT INTO msg_fts(rowid, content, profile, chat_id, message_id, role, created_at, source, "
+                       "name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", texts)
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, words: list[str], profile_id: str | None, accept: Callable[[str], bool],
                limit: int) -> list[Hit]:
-        """Messages holding every word (as a word prefix, any case), newest first, in accepted chats.
+        """Messages holding every word (as a word prefix, any case) in one part, newest first, in accepted chats;
+        one hit per message, in its text when the text holds the words.
 
         The profile is part of the FTS match (an indexed column), so a profile with few hits is found
         without walking every other profile's matches; `accept` only weeds out chats in the trash.
@@ -223,17 +230,21 @@ class SearchIndex:
         # A one-letter word as a prefix would match nearly everything: it must match a whole word.
         terms = " ".join('"' + word.replace('"', '""') + ('"*' if len(word) > 1 else '"') for word in words)
         match = f"content : ({terms})" + (f' AND profile : "{profile_id}"' if profile_id else "")
-        keep: list[int] = []
-        cursor = self.db.execute("SELECT rowid, chat_id FROM msg_fts WHERE msg_fts MATCH ? ORDER BY rowid DESC",
-                                 (match,))
-        for rowid, chat_id in cursor:
-            if accept(chat_id):
-                keep.append(rowid)
-                if len(keep) >= limit:
-                    break
+        keep: dict[tuple[str, str], int] = {}  # a message's parts have neighbouring rowids: they come together
+        cursor = self.db.execute("SELECT rowid, chat_id, message_id, source FROM msg_fts WHERE msg_fts MATCH ? "
+                                 "ORDER BY rowid DESC", (match,))
+        for rowid, chat_id, message_id, source in cursor:
+            key = (chat_id, message_id)
+            if key in keep:
+                if source == MESSAGE:
+                    keep[key] = rowid
+            elif len(keep) < limit and accept(chat_id):
+                keep[key] = rowid
+            elif len(keep) >= limit:
+                break
         cursor.close()
-        found = [self.db.execute("SELECT rowid, chat_id, message_id, role, created_at, content FROM msg_fts "
-                                 "WHERE rowid = ?", (rowid,)).fetchone() for rowid in keep]
+        found = [self.db.execute("SELECT rowid, chat_id, message_id, role, created_at, content, source, name "
+                                 "FROM msg_fts WHERE rowid = ?", (rowid,)).fetchone() for rowid in keep.values()]
         return [hit for hit in found if hit is not None]
 
 

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Callable, Self, Sequence
 from loguru import logger
 
 from workspace.store import portable, recovery, transfer
-from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature
+from workspace.store.chatfile import CHAT_FILE, Activity, ChatFile, file_signature, row_of
 from workspace.store.chattable import ChatTable, settle
 from workspace.store.errors import InvalidInput, NotFound, StoreBusy, StoreError
 from workspace.store.folders import ChatFolders
@@ -298,8 +298,8 @@ class WorkspaceStore:
                 if found is not None:
                     return [SearchHit(chat_id=chat_id, message_id=message_id, chat_title=self._chats[chat_id].title,
                                       profile_id=self._chats[chat_id].profile_id, role=role, created_at=created_at,
-                                      snippet=snippet(content, words))
-                            for _, chat_id, message_id, role, created_at, content in found]
+                                      snippet=snippet(content, words), source=source, attachment=name)
+                            for _, chat_id, message_id, role, created_at, content, source, name in found]
             if attempt == 1:
                 self._search.wait(SEARCH_WAIT_S)  # the index is being rebuilt; not holding the lock
         raise StoreBusy("Search is not ready: its index is being rebuilt from your chats (this takes up to a "
@@ -391,7 +391,7 @@ class WorkspaceStore:
         self._chats[meta.id] = meta
         self._folders.publish(meta.id)
         activity = Activity(meta.updated_at, len(messages), meta.preview)
-        rows = [(m.id, m.role, m.content, m.created_at) for m in messages]
+        rows = [row_of(m) for m in messages]
         sig = file_signature(self._folders.path(meta.id) / CHAT_FILE)
         self._search.write(lambda index: index.put_chat(meta.id, meta.profile_id, rows, activity, sig))
         return meta
@@ -443,7 +443,7 @@ class WorkspaceStore:
         self._dirty.add(chat_id)
         sig = chat.signature()
         if message is not None:
-            row = (message.id, message.role, message.content, message.created_at)
+            row = row_of(message)
             self._search.write(lambda index: index.put_message(chat_id, profile_id, row, activity, sig))
         elif removed is not None:
             self._search.write(lambda index: index.drop_messages(chat_id, profile_id, removed, activity, sig))

@@ -15,7 +15,7 @@ from gradio.utils import get_upload_folder
 from workspace.services import Services
 from workspace.turns import Turn
 from workspace.ui.errors import shown_errors
-from workspace.vision.images import ImageRejected
+from workspace.vision.images import AttachmentRejected
 
 
 def register(services: Services) -> None:
@@ -123,9 +123,10 @@ def _uploaded(file: object, limit: int) -> tuple[str, bytes]:
     API caller cannot name any other file on this machine."""
     path = file.get("path") if isinstance(file, dict) else None
     if not isinstance(path, str) or not path:
-        raise ImageRejected("Each file must be sent with gradio_client.handle_file(path).")
+        raise AttachmentRejected("Each file must be sent with gradio_client.handle_file(path).")
     resolved = Path(path).resolve()
     if "\x00" in path or not resolved.is_relative_to(Path(get_upload_folder()).resolve()) or not resolved.is_file():
-        raise ImageRejected("That file was not uploaded to this app: send it with gradio_client.handle_file(path).")
+        raise AttachmentRejected("That file was not uploaded to this app: "
+                                 "send it with gradio_client.handle_file(path).")
     with open(resolved, "rb") as handle:
         return str(file.get("orig_name") or resolved.name), handle.read(limit)

@@ -17,10 +17,10 @@ from workspace.llm import LLMError
 from workspace.models_service import ModelsError
 from workspace.pipeline.service import PipelineError
 from workspace.store import StoreError
-from workspace.vision.images import ImageRejected
+from workspace.vision.images import AttachmentRejected
 
 DOMAIN_ERRORS = (ChatError, LLMError, StoreError, PipelineError, DashboardError, UnknownRun, ModelsError,
-                 ImageRejected)
+                 AttachmentRejected)
 
 
 def shown_errors(fn: Callable) -> Callable:

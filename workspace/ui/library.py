@@ -9,6 +9,7 @@ import gradio as gr
 
 from workspace.services import Services
 from workspace.settings import Role
+from workspace.store import SearchHit
 from workspace.ui import render
 from workspace.ui.chat import ChatView
 from workspace.ui.errors import shown_errors
@@ -82,6 +83,7 @@ def build(services: Services, view: ChatView) -> None:
             export_md = gr.Button("Export Markdown")
             export_json = gr.Button("Export JSON")
         import_file = gr.File(label="Import a chat (JSON)", file_types=[".json"], type="filepath")
+        gr.Markdown(import_hint(services.settings.server), elem_id="import-hint")
     with _panel("profile-panel", "Profile"):
         with gr.Row():
             new_name = gr.Textbox(label="New profile name", scale=3, elem_id="new-profile-name")
@@ -220,8 +222,7 @@ class _Panels:
         hits = self.store.search(query, profile_id=None if everywhere else profile_id, limit=50)
         if not hits:
             gr.Info("No message matches.")
-        return gr.update(choices=[(f"{h.chat_title} — {h.snippet}", f"{h.chat_id}/{h.message_id}") for h in hits],
-                         value=None)
+        return gr.update(choices=[(_hit_label(h), f"{h.chat_id}/{h.message_id}") for h in hits], value=None)
 
     @shown_errors
     def open_hit(self, hit: str | None, request: gr.Request = None):
@@ -233,6 +234,25 @@ class _Panels:
         return (gr.update(value=chat.profile_id), self.view.actions.chats_update(chat.profile_id, value=chat_id),
                 render.chatbot_messages(messages, chat_id), self.view.actions.opened(request, chat.profile_id, chat_id),
                 render.row_of(messages, message_id))
+
+
+def import_hint(server) -> str:
+    """What the page can import, and the way for a bigger export: the page uploads through Gradio's upload
+    route, which serves every upload and so keeps the general body limit; the REST import reads its body as a
+    stream up to its own, larger limit."""
+    if server.max_import_mb <= server.max_body_mb:
+        return ""
+    return (f"Exports up to {server.max_body_mb} MB import here (`server.max_body_mb`). A bigger one, up to "
+            f"{server.max_import_mb} MB (`server.max_import_mb`): `curl -X POST "
+            "http://<this app>/api/profiles/<profile id>/import -H 'content-type: application/json' "
+            "--data-binary @chat.json` (on the LAN add `-H \"Authorization: Bearer $PASSWORD\"`; the profile's id "
+            "is in `GET /api/profiles`).")
+
+
+def _hit_label(hit: SearchHit) -> str:
+    """A result as listed: the chat, the words around the hit, and where they were when not in the text."""
+    where = {"attachment": f" (in the file {hit.attachment})", "image": " (in the text read from an image)"}
+    return f"{hit.chat_title} — {hit.snippet}{where.get(hit.source, '')}"
 
 
 def _session(request: gr.Request | None) -> str:

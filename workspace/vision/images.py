@@ -24,8 +24,9 @@ ORIGINAL_SUFFIX = ".png"
 SHOWN_NAME_CHARS = 60
 
 
-class ImageRejected(ValueError):
-    """An upload that is not an image we accept; the message says which file and why."""
+class AttachmentRejected(ValueError):
+    """An upload refused — an image or a text file we do not accept (unreadable, too big, too many); the message
+    says which file and why."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,14 @@ def shown_name(name: str | None) -> str:
 
 
 def prepare(data: bytes, name: str | None, settings: VisionSettings) -> PreparedImage:
-    """Check and normalise one upload; raises ImageRejected with a message a person can act on."""
+    """Check and normalise one upload; raises AttachmentRejected with a message a person can act on."""
     shown = shown_name(name)
     if not data:
-        raise ImageRejected(f"{shown}: the file is empty.")
+        raise AttachmentRejected(f"{shown}: the file is empty.")
     limit = settings.max_file_mb * 1024 * 1024
     if len(data) > limit:
-        raise ImageRejected(f"{shown}: the file is {len(data) / 1048576:.1f} MB; "
-                            f"the limit is {settings.max_file_mb} MB.")
+        raise AttachmentRejected(f"{shown}: the file is {len(data) / 1048576:.1f} MB; "
+                                 f"the limit is {settings.max_file_mb} MB.")
     image = _decode(data, shown, settings.max_pixels)
     image = _upright_rgb(image)
     image.thumbnail((settings.original_max_side, settings.original_max_side), Image.Resampling.LANCZOS)
@@ -75,20 +76,20 @@ def _decode(data: bytes, shown: str, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=list(FORMATS))
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageRejected(f"{shown}: {width:,} × {height:,} pixels is more than the limit of "
+                raise AttachmentRejected(f"{shown}: {width:,} × {height:,} pixels is more than the limit of "
                                     f"{max_pixels:,} pixels.")
             image.seek(0)  # an animation: its first frame only, whatever the number of frames
             image.load()
-        except ImageRejected:
+        except AttachmentRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected(f"{shown}: the image would decompress to too many pixels (a decompression bomb?)."
-                                ) from None
+            raise AttachmentRejected(f"{shown}: the image would decompress to too many pixels "
+                                     "(a decompression bomb?).") from None
         except UnidentifiedImageError:
-            raise ImageRejected(f"{shown}: not a readable image. Accepted: PNG, JPEG, WebP, GIF, BMP images and "
-                                f"UTF-8 text files (recognised by content, not by name).") from None
+            raise AttachmentRejected(f"{shown}: not a readable image. Accepted: PNG, JPEG, WebP, GIF, BMP images "
+                                     "and UTF-8 text files (recognised by content, not by name).") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
-            raise ImageRejected(f"{shown}: the image data is damaged or incomplete ({exc}).") from None
+            raise AttachmentRejected(f"{shown}: the image data is damaged or incomplete ({exc}).") from None
     return image
 
 

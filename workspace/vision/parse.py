@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from loguru import logger
 from PIL import Image, ImageChops
 
 from workspace.llm import LLMError, LLMGateway
@@ -21,6 +22,19 @@ from workspace.llm import LLMError, LLMGateway
 DESCRIBE_PROMPT = ("Describe this image for someone who cannot see it: what it shows, and every error message, "
                    "code or log line in it, word for word. Be concise.")
 DESCRIBE_TOKENS = 512
+OCR_THREADS = 2  # the 2 cores the app is sized for, no more
+# rapidocr's settings here, each measured against its defaults by bench/vision.py (bench/NOTES.md): same
+# accuracy, less CPU per read.
+OCR_PARAMS = {
+    "Global.log_level": "warning",
+    "Global.use_cls": False,  # screenshots are upright: the angle classifier is not even loaded
+    # Detect at the image's own size (up to rapidocr's 2000 px cap): the default scales the shorter side UP to
+    # 736 px, which on a cropped screenshot doubles the pixels the detector reads and finds nothing more.
+    "Det.limit_type": "max",
+    "Det.limit_side_len": 2000,
+    "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS,
+}
+DEFAULT_PARAMS = {"Global.log_level": "warning"}  # rapidocr as it comes: the bench's baseline
 BACKGROUND_TOLERANCE = 24  # a channel this close to the background colour is background (JPEG noise, dithering)
 CROP_MARGIN = 16  # pixels of background kept around the content: the detector needs some
 
@@ -28,7 +42,8 @@ CROP_MARGIN = 16  # pixels of background kept around the content: the detector n
 class TextReader:
     """OCR: the text in an image as lines, top to bottom, left to right."""
 
-    def __init__(self) -> None:
+    def __init__(self, tuned: bool = True) -> None:
+        self.tuned = tuned  # False: rapidocr as it comes (the bench's baseline)
         self._engine = None
         self._lock = threading.Lock()
 
@@ -37,11 +52,41 @@ class TextReader:
             if self._engine is None:
                 from rapidocr import RapidOCR  # heavy (onnxruntime, opencv): only once an image arrives
 
-                self._engine = RapidOCR(params={"Global.log_level": "warning"})
+                self._engine = RapidOCR(params=dict(OCR_PARAMS if self.tuned else DEFAULT_PARAMS))
+                if self.tuned:
+                    _sleeping_workers(self._engine)
             result = self._engine(np.asarray(content_area(image.convert("RGB"))), use_cls=False)
         if result.boxes is None or result.txts is None:
             return ""
         return "\n".join(_lines(list(zip(result.boxes, result.txts))))
+
+
+def _sleeping_workers(engine) -> None:
+    """Rebuild rapidocr's detection and recognition sessions so that onnxruntime's idle worker threads sleep
+    instead of spinning: spinning burns a core between the many small operators of a read, which on 2 cores
+    shared with a model server costs the read itself (bench/NOTES.md: about a fifth less CPU and wall time).
+    rapidocr has no setting for it, so this reaches into its engine; if that layout changes, its own sessions
+    are kept as they are."""
+    import onnxruntime
+
+    try:
+        stages = [engine._load_det_model(), engine._load_rec_model()]
+        built = []
+        for stage in stages:
+            old = stage.session.session
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 4
+            options.enable_cpu_mem_arena = False
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = OCR_THREADS
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            built.append(onnxruntime.InferenceSession(old._model_path, options, providers=old.get_providers()))
+    except (AttributeError, TypeError, OSError, RuntimeError) as exc:
+        logger.warning("OCR keeps rapidocr's own onnxruntime sessions (spinning workers): {}", exc)
+        return
+    for stage, session in zip(stages, built):
+        stage.session.session = session
 
 
 def content_area(image: Image.Image, margin: int = CROP_MARGIN) -> Image.Image:

@@ -20,7 +20,7 @@ from workspace.settings import Role, VisionSettings
 from workspace.store import NotFound
 from workspace.turns import Turn
 from workspace.vision import images
-from workspace.vision.images import ImageRejected, PreparedImage
+from workspace.vision.images import AttachmentRejected, PreparedImage
 from workspace.vision.parse import Describer, TextReader, analyse
 from workspace.vision.texts import TextAttachment, is_text, prepare_text
 
@@ -39,17 +39,18 @@ class VisionService:
         return max(self.settings.max_file_mb * 2**20, self.settings.max_text_kb * 1024) + 1
 
     def check(self, uploads: Sequence[Upload]) -> tuple[list[PreparedImage], list[TextAttachment]]:
-        """Every upload sorted (text or image), checked and normalised, or ImageRejected naming the first bad one."""
+        """Every upload sorted (text or image), checked and normalised; else AttachmentRejected naming the first
+        bad one."""
         if not uploads:
-            raise ImageRejected("Attach at least one image or text file.")
+            raise AttachmentRejected("Attach at least one image or text file.")
         texts = [(name, data) for name, data in uploads if is_text(data)]
         pictures = [(name, data) for name, data in uploads if not is_text(data)]
         if len(pictures) > self.settings.max_images:
-            raise ImageRejected(f"{len(pictures)} images is more than the limit of {self.settings.max_images} "
-                                "per message.")
+            raise AttachmentRejected(f"{len(pictures)} images is more than the limit of "
+                                     f"{self.settings.max_images} per message.")
         if len(texts) > self.settings.max_text_files:
-            raise ImageRejected(f"{len(texts)} text files is more than the limit of {self.settings.max_text_files} "
-                                "per message.")
+            raise AttachmentRejected(f"{len(texts)} text files is more than the limit of "
+                                     f"{self.settings.max_text_files} per message.")
         return ([images.prepare(data, name, self.settings) for name, data in pictures],
                 [prepare_text(data, name, self.settings.max_text_kb) for name, data in texts])
 

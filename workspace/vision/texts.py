@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from workspace.vision.images import ImageRejected, shown_name
+from workspace.vision.images import AttachmentRejected, shown_name
 
 # Bytes that open an image format which is also plain ASCII: such a file is a (maybe damaged) image.
 ASCII_IMAGE_MAGIC = (b"GIF87a", b"GIF89a")
@@ -41,7 +41,7 @@ def prepare_text(data: bytes, name: str | None, max_kb: int) -> TextAttachment:
     """One text upload checked against the size limit; its line endings made `\\n`, a BOM dropped."""
     shown = shown_name(name)
     if len(data) > max_kb * 1024:
-        raise ImageRejected(f"{shown}: the text file is {len(data) / 1024:,.0f} KB; the limit is {max_kb:,} KB.")
+        raise AttachmentRejected(f"{shown}: the text file is {len(data) / 1024:,.0f} KB; the limit is {max_kb:,} KB.")
     text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     return TextAttachment(shown, text)
 
