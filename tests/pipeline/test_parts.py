@@ -147,13 +147,3 @@ def test_candidates_are_compared_only_on_inputs_most_of_them_accept():
     assert comparable_inputs(checks) == [0, 2]  # most reject input 1: how each fails there says nothing
     assert clusters(checks) == [[0, 1], [2]]
     assert clusters([ran("1"), CandidateCheck(parses=False)]) == [[0]]  # what did not run never votes
-
-
-def test_the_reviewers_answer_is_read_past_its_code_but_not_into_a_rambling_change_list():
-    from workspace.pipeline.stages import MAX_CHANGE_LINES, _change_list_done
-    code = "```python\ndef f():\n    return 1\n```\n"
-    changes = "".join(f"- changed thing {i}\n" for i in range(MAX_CHANGE_LINES))
-    assert not _change_list_done("```python\ndef f():\n")  # the code is still coming
-    assert not _change_list_done(code + changes[:-40])  # a short list: read it to its end
-    assert _change_list_done(code + changes)
-    assert _change_list_done(code + "and then " * 120)  # prose, no list: enough once it is long

@@ -16,13 +16,12 @@ TESTS = "assert add(1, 1) == 2\nassert add(-1, 1) == 0\nassert add(0, 0) == 0\na
 
 
 def stage_of(messages) -> str:
-    """The stage a request comes from: the judge by its system prompt, the others by their instruction (last)."""
-    text = system_of(messages) + "\n" + messages[-1]["content"][-600:]
+    system = system_of(messages)
     for marker, stage in (("unit tests", "tests"), ("code reviewer", "reviewer"), ("You judge", "judge"),
-                          ("strongest", "escalation"), ("Write exactly what the task asks", "coder")):
-        if marker in text:
+                          ("strongest", "escalation"), ("expert", "coder")):
+        if marker in system:
             return stage
-    raise AssertionError(f"unknown stage: {text[:80]}")
+    raise AssertionError(f"unknown stage: {system[:80]}")
 
 
 def script_of(**answers):

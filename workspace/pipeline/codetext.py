@@ -41,14 +41,6 @@ def complete_block(text: str) -> bool:
     return first_newline >= 0 and re.search(r"\n[ \t]*```", text[first_newline:]) is not None
 
 
-def text_after_block(text: str) -> str | None:
-    """What follows the first closed code block (None while it is still open)."""
-    start = text.find("```")
-    first_newline = text.find("\n", start) if start >= 0 else -1
-    closing = re.search(r"\n[ \t]*```", text[first_newline:]) if first_newline >= 0 else None
-    return None if closing is None else text[first_newline + closing.end():]
-
-
 def extract_code(text: str, language: str = "python") -> str:
     """The code of the first fenced block (one tagged `language` preferred); bare code when no fence."""
     blocks = [(tag.lower(), body) for tag, body in FENCE.findall(text or "")]

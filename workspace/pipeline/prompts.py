@@ -7,36 +7,33 @@ block closes (see `codetext.complete_block`).
 
 from __future__ import annotations
 
-# Every stage that writes code or tests sends the same system prompt and starts its message with the task, so
-# the engine evaluates that prefix once per run (the drafts' cached prompt serves the later stages too); the
-# reviewer and the escalation also share the code and the findings. Each stage's own instruction comes last.
-CODE_SYSTEM = (
-    "You are an expert {language} programmer on a team that writes, tests, reviews and fixes code. "
-    "Follow the instruction at the end of the message exactly."
+CODER_SYSTEM = (
+    "You are an expert {language} programmer. Write exactly what the task asks for: the complete, "
+    "working code with any imports it needs. Reply with one ```{language} code block and nothing else: "
+    "no explanations, no tests, no example usage."
 )
 
-TASK_PART = "Task:\n{task}\n\n"
+CODER_USER = "{task}"
 
-CODE_PART = "Code:\n```{language}\n{code}\n```\n\nWhat the checks found:\n{findings}\n\n"
-
-CODER_USER = TASK_PART + (
-    "Write exactly what the task asks for: the complete, working code with any imports it needs. Reply with one "
-    "```{language} code block and nothing else: no explanations, no tests, no example usage."
+TESTS_SYSTEM = (
+    "You write unit tests in Python. Reply with one ```python code block containing only assert "
+    "statements, one per line, each calling the function under test. Do not write the function itself."
 )
 
-TESTS_USER = TASK_PART + (
-    "You write unit tests. Write {count} assert statements that test the function `{entry}` from this task: "
-    "typical inputs first, then edge cases (empty, zero, negative, large, ties). Do not write the function "
-    "itself. Reply with one ```python code block, one assert per line, each like\n"
-    "assert {entry}(...) == expected\nStart your reply with:\n```python\nassert {entry}("
+TESTS_USER = (
+    "Task:\n{task}\n\nWrite {count} assert statements that test the function `{entry}` from this task: "
+    "typical inputs first, then edge cases (empty, zero, negative, large, ties). Each line must look like\n"
+    "assert {entry}(...) == expected"
 )
 
-REVIEWER_USER = TASK_PART + CODE_PART + (
-    "You are the code reviewer: fix every bug you find in the code for the task, keep what is right, and "
-    "handle edge cases. Reply with one ```{language} code block holding the complete improved code, then a list "
-    "of what you changed and why, one line each starting with '- '. If nothing needs changing, return the code "
-    "unchanged and write '- no changes'."
+REVIEWER_SYSTEM = (
+    "You are a senior {language} code reviewer. Fix every bug you find in the code for the task, keep "
+    "what is right, and handle edge cases. Reply with one ```{language} code block holding the complete "
+    "improved code, then a list of what you changed and why, one line each starting with '- '. "
+    "If nothing needs changing, return the code unchanged and write '- no changes'."
 )
+
+REVIEWER_USER = "Task:\n{task}\n\nCode to review:\n```{language}\n{code}\n```\n\nWhat the checks found:\n{findings}"
 
 JUDGE_SYSTEM = (
     "You judge whether code solves its task. Answer only with JSON: "
@@ -55,9 +52,13 @@ JUDGE_RETRY = (
     '{{"score": <0-100>, "issues": [...], "leans": "coder" | "reviewer" | "unsure"}}.'
 )
 
-ESCALATION_USER = TASK_PART + CODE_PART + (
-    "You are the strongest {language} programmer on the team: this attempt failed some checks (above). Write a "
-    "correct, complete solution. Start your reply with ```{language} — the corrected code, no explanation."
+ESCALATION_SYSTEM = (
+    "You are the strongest {language} programmer on the team. Earlier attempts at this task failed "
+    "some checks. Write a correct, complete solution. Reply with one ```{language} code block and nothing else."
+)
+
+ESCALATION_USER = (
+    "Task:\n{task}\n\nBest attempt so far:\n```{language}\n{code}\n```\n\nWhat is wrong with it:\n{findings}"
 )
 
 STUDY_SYSTEM = (

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from workspace.pipeline import prompts
 from workspace.pipeline.checks import CandidateCheck, Probes, parse_tests
-from workspace.pipeline.codetext import change_notes, extract_code, text_after_block
+from workspace.pipeline.codetext import change_notes, extract_code
 from workspace.pipeline.context import RunContext
 from workspace.pipeline.verdict import JUDGE_SCHEMA, JudgeAnswer, read_judge
 from workspace.routing import EffectiveModel
@@ -34,25 +34,13 @@ class Budget:
     num_ctx: int = 4096
     num_predict: int = 768
     temperature: float = 0.8
-    tests: int = 6
+    tests: int = 8
     judge_retries: int = 2
 
 
 def _complete_lines(text: str, entry: str) -> int:
     """Distinct finished assert lines calling `entry` so far."""
     return len(parse_tests(text[:text.rfind("\n") + 1], entry).tests)
-
-
-MAX_CHANGE_LINES, MAX_CHANGE_CHARS = 8, 800  # of the reviewer's change list, after its code block
-
-
-def _change_list_done(text: str) -> bool:
-    after = text_after_block(text)
-    if after is None:
-        return False
-    complete = after[:after.rfind("\n") + 1]
-    lines = [line for line in complete.splitlines() if line.strip().startswith("- ")]
-    return len(lines) >= MAX_CHANGE_LINES or len(after) >= MAX_CHANGE_CHARS
 
 
 def _messages(system: str, user: str) -> list[dict[str, str]]:
@@ -67,8 +55,8 @@ class Coder:
         """Draft `index` (1-based): the first greedy, the others sampled with their own seed."""
         record = ctx.open_stage("coder", f"coder #{index}", model)
         sampled = {"temperature": budget.temperature, "seed": 1000 + index} if index > 1 else {"temperature": 0}
-        text = ctx.generate(record, _messages(prompts.CODE_SYSTEM.format(language=language),
-                                              prompts.CODER_USER.format(task=task, language=language)),
+        text = ctx.generate(record, _messages(prompts.CODER_SYSTEM.format(language=language),
+                                              prompts.CODER_USER.format(task=task)),
                             options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampled})
         ctx.close_stage(record, "done")
         return Candidate(record.label, extract_code(text, language))
@@ -86,7 +74,7 @@ class TestWriter:
         record = ctx.open_stage("tests", "tests", model)
         user = prompts.TESTS_USER.format(task=task, count=budget.tests, entry=entry)
         # Small models like to write the function again first, then repeat themselves: stop at enough asserts.
-        text = ctx.generate(record, _messages(prompts.CODE_SYSTEM.format(language="python"), user),
+        text = ctx.generate(record, _messages(prompts.TESTS_SYSTEM, user),
                             options={"num_ctx": budget.num_ctx, "num_predict": 60 * budget.tests, "temperature": 0},
                             enough=lambda text: _complete_lines(text, entry) >= budget.tests)
         probes = parse_tests(text, entry)
@@ -101,10 +89,10 @@ class Reviewer:
                findings: str, budget: Budget) -> Candidate:
         record = ctx.open_stage("reviewer", "reviewer", model)
         user = prompts.REVIEWER_USER.format(task=task, language=language, code=best.code, findings=findings)
-        # The change list follows the code block: read on past it, but not into a rambling list.
-        text = ctx.generate(record, _messages(prompts.CODE_SYSTEM.format(language=language), user),
+        # The change list follows the code block, so this answer is read to its end.
+        text = ctx.generate(record, _messages(prompts.REVIEWER_SYSTEM.format(language=language), user),
                             options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0},
-                            stop_at_block=False, enough=_change_list_done)
+                            stop_at_block=False)
         changes = change_notes(text) or ["(the reviewer listed no changes)"]
         ctx.close_stage(record, "done", f"reviewed {best.label}")
         return Candidate("reviewer", extract_code(text, language) or best.code, changes=changes)
@@ -149,7 +137,7 @@ class Escalation:
         user = prompts.ESCALATION_USER.format(task=task, language=language, code=best.code, findings=findings)
         # Another greedy answer from the same model would repeat the first: sample when it is the coder's model.
         sampling = {"temperature": budget.temperature, "seed": 2000 + round_no} if same_as_coder else {"temperature": 0}
-        text = ctx.generate(record, _messages(prompts.CODE_SYSTEM.format(language=language), user),
+        text = ctx.generate(record, _messages(prompts.ESCALATION_SYSTEM.format(language=language), user),
                             options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampling})
         ctx.close_stage(record, "done")
         return Candidate(record.label, extract_code(text, language) or best.code)
