@@ -6,9 +6,10 @@ them in one batch); each runs on the task's own examples and on variants of them
 model call), and candidates are ranked by the examples they pass, then by how many others give the
 same outputs, then by the pipeline's own asserts. When the best passes every example and most of
 the drafts that do agree with it, the costlier stages are skipped (the trail says so). Otherwise the
-reviewer improves the best one while a test writer proposes asserts, the judge scores the result, and
-a low confidence or a coder/reviewer conflict escalates, a bounded number of rounds, never ending on
-a worse candidate, and stopping early when an attempt only repeats what an earlier candidate does.
+reviewer improves the best one while a test writer proposes asserts (and, on the coder's own model,
+the escalation's one attempt is made in that batch), the judge scores the result when a score could
+change what happens next, and a low confidence or a conflict escalates to another model, a bounded number
+of rounds, never ending on a worse candidate, stopping when an attempt repeats an earlier candidate.
 """
 
 from __future__ import annotations

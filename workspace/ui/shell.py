@@ -97,12 +97,14 @@ CSS = """
           box-sizing: border-box; display: inline-flex; align-items: center; }
 .ws-nav.active, .ws-nav:hover { background: var(--background-fill-secondary); }
 /* Once the page picked a tab itself, the body says which: the header's own mark (re-rendered on load) yields
-   (the tab's rule below is the more specific one). */
-body[data-tab] .ws-nav.active:not(:hover) { background: none; }
+   (the tab's rule below is the more specific one; !important because Gradio adds a scoped copy of every rule,
+   and the scoped `.ws-nav.active` would outrank a body rule). */
+body[data-tab] .ws-nav.active:not(:hover) { background: none !important; }
 body[data-tab="chat"] .ws-navs .ws-nav.ws-nav[data-tab="chat"],
 body[data-tab="code"] .ws-navs .ws-nav.ws-nav[data-tab="code"],
 body[data-tab="study"] .ws-navs .ws-nav.ws-nav[data-tab="study"],
-body[data-tab="models"] .ws-navs .ws-nav.ws-nav[data-tab="models"] { background: var(--background-fill-secondary); }
+body[data-tab="models"] .ws-navs .ws-nav.ws-nav[data-tab="models"] {
+  background: var(--background-fill-secondary) !important; }
 .ws-status { font-size: 0.85em; opacity: 0.8; }
 /* Gradio's tab strip and page bar: the header's navigation replaces both. */
 #main-tabs > .tab-wrapper, .nav-holder { display: none !important; }
@@ -192,24 +194,6 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
     document.documentElement.style.setProperty('--ws-chrome', `${Math.ceil(chrome)}px`);
   };
   window.addEventListener('resize', fit);
-  // A running answer keeps its place while the user reads above it. Gradio's Chatbot, on each update that
-  // finds it near the bottom, scrolls to the bottom 300 ms later, even when the user scrolled up meanwhile:
-  // its scrolls go through only while the user is near the bottom (Gradio's own 100 px), or asked for it.
-  const LOG = '#conversation [role=log]';
-  let away = false;
-  document.addEventListener('scroll', (event) => {
-    const log = event.target;
-    if (log.matches?.(LOG)) away = log.offsetHeight + log.scrollTop <= log.scrollHeight - 100;
-  }, true);
-  document.addEventListener('click', (event) => {
-    if (event.target.closest('#conversation .scroll-down-button-container')) away = false;
-  }, true);
-  const scrollTo = Element.prototype.scrollTo;
-  Element.prototype.scrollTo = function (...args) {
-    if (!away || !this.matches(LOG)) return scrollTo.apply(this, args);
-    // Gradio hides its Scroll down button after this call; a scroll event makes it look again, and show it.
-    queueMicrotask(() => this.dispatchEvent(new Event('scroll')));
-  };
   // Once the page is built: the sidebar starts closed on a phone, /?tab=x opens tab x, the conversation fits.
   const once = (selector, then) => {
     const run = () => {
