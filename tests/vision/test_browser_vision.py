@@ -13,16 +13,21 @@ THUMB_LOADED = ("() => [...document.querySelectorAll('#conversation img.chat-thu
                 ".some(img => img.complete && img.naturalWidth > 0)")
 
 
+def send_in_a_new_chat(page, path, message: str, uploaded: str) -> None:  # noqa: F811
+    """Open a new chat, attach `path` in the message box, wait until `uploaded` shows it there, send `message`."""
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
+    page.locator("#new-chat").click()
+    page.locator("#message-box input[type=file]").set_input_files(str(path))
+    page.wait_for_selector(uploaded)  # the upload is in the box
+    box = page.locator("#message-box textarea")
+    box.fill(message)
+    box.press("Enter")
+
+
 def test_attach_an_image_see_thumbnail_answer_and_analysis_after_reload(page, tmp_path):  # noqa: F811
     shot = tmp_path / "shot.png"
     render(["ZeroDivisionError: division by zero"]).save(shot)
-    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
-    page.locator("#new-chat").click()
-    page.locator("#message-box input[type=file]").set_input_files(str(shot))
-    page.wait_for_selector("#message-box img, #message-box .thumbnail-item")  # the upload is in the box
-    box = page.locator("#message-box textarea")
-    box.fill("Explain this screenshot")
-    box.press("Enter")
+    send_in_a_new_chat(page, shot, "Explain this screenshot", "#message-box img, #message-box .thumbnail-item")
     page.wait_for_function(THUMB_LOADED)
     assert stored_answer(page.url, "Explain this screenshot").strip()
 
@@ -38,13 +43,7 @@ def test_attach_an_image_see_thumbnail_answer_and_analysis_after_reload(page, tm
 def test_attach_a_text_file_see_it_in_the_bubble_and_stored(running_app, page, tmp_path):  # noqa: F811
     source = tmp_path / "config_loader.py"
     source.write_text("def port(config):\n    return config['port']  # KeyError when missing\n")
-    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
-    page.locator("#new-chat").click()
-    page.locator("#message-box input[type=file]").set_input_files(str(source))
-    page.wait_for_selector("#message-box .thumbnail-item")  # the upload is in the box
-    box = page.locator("#message-box textarea")
-    box.fill("Review this file")
-    box.press("Enter")
+    send_in_a_new_chat(page, source, "Review this file", "#message-box .thumbnail-item")
     bubble_file = page.locator("#conversation details summary", has_text="File: config_loader.py")
     bubble_file.first.wait_for()
     assert stored_answer(page.url, "Review this file").strip()

@@ -98,21 +98,23 @@ def raw_row(key: str, raw: dict[str, Any]) -> Row:
     """A stored message's search row, from its serialized dict (no record built: cheap for a rebuild)."""
     created = raw.get("created_at", 0.0)
     files = raw.get("attachments")
-    parts = [(ATTACHMENT, str(file.get("name", "")), str(file.get("text", "")))
+    named = [(str(file.get("name", "")), str(file.get("text", "")))
              for file in (files if isinstance(files, list) else []) if isinstance(file, dict)]
     analysis = raw.get("analysis")
-    if isinstance(analysis, str) and analysis:
-        parts.append((IMAGE, "", analysis))
     return (key, str(raw.get("role", "")), str(raw.get("content", "")),
-            float(created) if isinstance(created, (int, float)) else 0.0, tuple(parts))
+            float(created) if isinstance(created, (int, float)) else 0.0,
+            _parts(named, analysis if isinstance(analysis, str) else ""))
 
 
 def row_of(message: Message) -> Row:
     """A message's search row."""
-    parts = [(ATTACHMENT, file.name, file.text) for file in message.attachments]
-    if message.analysis:
-        parts.append((IMAGE, "", message.analysis))
-    return message.id, message.role, message.content, message.created_at, tuple(parts)
+    return (message.id, message.role, message.content, message.created_at,
+            _parts([(file.name, file.text) for file in message.attachments], message.analysis or ""))
+
+
+def _parts(files: list[tuple[str, str]], analysis: str) -> tuple[Part, ...]:
+    """A message's searchable texts besides its own: each text file (named), then the text read from its images."""
+    return tuple([(ATTACHMENT, name, text) for name, text in files] + ([(IMAGE, "", analysis)] if analysis else []))
 
 
 def create_chat_file(folder: Path, messages: list[Message], updated_at: float, *, durable: bool,

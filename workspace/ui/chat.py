@@ -133,7 +133,7 @@ class _Actions:
         """On page load: reopen the browser's last profile and chat (or the newest), unless the user already
         opened one in this session (a New chat clicked before this ran is not taken back)."""
         profiles = self.services.profiles()
-        profile_id, chat_id = self._chosen(request) or self._remembered(remembered)
+        profile_id, chat_id = self._chosen(request) or self._remembered(remembered, profiles)
         return (
             gr.update(choices=render.profile_choices(profiles), value=profile_id),
             self.chats_update(profile_id, value=chat_id),
@@ -150,18 +150,13 @@ class _Actions:
         except NotFound:
             return None
 
-    def _remembered(self, remembered: dict | None) -> tuple[str, str | None]:
+    def _remembered(self, remembered: dict | None, profiles: list) -> tuple[str, str | None]:
         """The browser's last profile and chat when they still exist (else the first profile, its newest chat)."""
         remembered = remembered or {}
-        profile_id = self._profile(remembered.get("profile"))
+        profile_id = _profile(remembered.get("profile"), profiles)
         chat_ids = [c.id for c in self.store.list_chats(profile_id)]
         chat_id = remembered.get("chat") if remembered.get("chat") in chat_ids else (chat_ids[0] if chat_ids else None)
         return profile_id, chat_id
-
-    def _profile(self, wanted: str | None) -> str:
-        """`wanted` when it is a profile, else the first one."""
-        profile_ids = [p.id for p in self.services.profiles()]
-        return wanted if wanted in profile_ids else profile_ids[0]
 
     @shown_errors
     def start(self, profile_id: str, chat_id: str | None, value: dict | str, editing: bool,
@@ -241,7 +236,7 @@ class _Actions:
     @shown_errors
     def new_chat(self, profile_id: str | None, remembered: dict | None = None, request: gr.Request = None):
         """A new chat in the profile shown; before the page restored its profile, in the browser's last one."""
-        profile_id = profile_id or self._profile((remembered or {}).get("profile"))
+        profile_id = profile_id or _profile((remembered or {}).get("profile"), self.services.profiles())
         chat = self.store.create_chat(profile_id)
         return (self.chats_update(profile_id, value=chat.id), [],
                 self.opened(request, profile_id, chat.id), self.models_for(profile_id, chat.id))
@@ -288,3 +283,9 @@ def _upload(path: str, limit: int) -> tuple[str, bytes]:
     """One file Gradio received into its own upload folder: its name and at most `limit` of its bytes."""
     with open(path, "rb") as file:
         return path.rsplit("/", 1)[-1], file.read(limit)
+
+
+def _profile(wanted: str | None, profiles: list) -> str:
+    """`wanted` when it is one of `profiles`, else the first one."""
+    profile_ids = [p.id for p in profiles]
+    return wanted if wanted in profile_ids else profile_ids[0]
