@@ -51,25 +51,50 @@ def labels(result, status=None) -> list[str]:
     return [s["label"] for s in result["stages"] if status is None or s["status"] == status]
 
 
-def test_drafts_that_pass_the_examples_and_agree_settle_the_run(make_scripted):
+def test_a_greedy_draft_that_passes_every_example_settles_the_run_alone(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(RIGHT)))
     result = run(scripted)
+    assert result["outcome"] == "passed" and result["final_code"] == RIGHT
+    assert [stage_of(c["messages"]) for c in scripted.gateway.calls] == ["coder"]  # no sampled drafts
+    skipped = {s["stage"]: s["note"] for s in result["stages"] if s["status"] == "skipped"}
+    assert set(skipped) == {"coder", "tests", "reviewer", "judge"}
+    assert all("greedy draft passes all 1" in note for note in skipped.values())
+
+
+def test_sampled_drafts_that_pass_the_examples_and_agree_settle_the_run(make_scripted):
+    drafts = {1: WRONG, 2: RIGHT, 3: RIGHT}
+    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n])))
+    result = run(scripted, overrides=SAME_MODEL)  # one model for every role: more drafts come before a review
     assert result["outcome"] == "passed" and result["final_code"] == RIGHT
     assert [stage_of(c["messages"]) for c in scripted.gateway.calls] == ["coder"] * 3  # the drafts only
     skipped = {s["stage"]: s["note"] for s in result["stages"] if s["status"] == "skipped"}
     assert set(skipped) == {"tests", "reviewer", "judge"}
-    assert all("examples" in note and "3 of 3" in note for note in skipped.values())
+    assert all("examples" in note and "2 of 2" in note for note in skipped.values())
 
 
-def test_agreement_on_generated_inputs_overturns_a_greedy_draft_that_passes_the_examples(make_scripted):
+def test_agreement_on_generated_inputs_overturns_a_draft_that_passes_the_examples(make_scripted):
     edge_wrong = "def add(a, b):\n    return a + b if b > 0 else a"  # passes add(2, 3), wrong when b <= 0
-    drafts = {1: edge_wrong, 2: RIGHT, 3: RIGHT}
-    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n])))
-    result = run(scripted)
+    drafts = {1: WRONG, 2: edge_wrong, 3: RIGHT, 4: RIGHT}
+    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n])), drafts=4)
+    result = run(scripted, overrides=SAME_MODEL)
     assert result["final_code"] == RIGHT and result["outcome"] == "passed"
-    assert len(scripted.gateway.calls) == 3  # settled by the drafts' agreement: no other stage asked
-    greedy = next(c for c in result["candidates"] if c["label"] == "coder #1")
-    assert greedy["examples"] == [1, 1] and greedy["agreement"][0] == 1
+    assert len(scripted.gateway.calls) == 4  # settled by the drafts' agreement: no other stage asked
+    first_passer = next(c for c in result["candidates"] if c["label"] == "coder #2")
+    assert first_passer["examples"] == [1, 1] and first_passer["agreement"][0] == 1
+
+
+def test_the_test_writer_is_asked_only_when_the_task_gives_no_examples(make_scripted):
+    answers = dict(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG), judge=judge_json(10),
+                   escalation=fenced(WRONG))
+    with_examples = make_scripted(script_of(**answers), max_rounds=1)
+    result = run(with_examples)  # unsettled: every draft fails the example
+    assert "tests" not in [stage_of(c["messages"]) for c in with_examples.gateway.calls]
+    assert "reviewer" in [stage_of(c["messages"]) for c in with_examples.gateway.calls]
+    note = next(s["note"] for s in result["stages"] if s["stage"] == "tests")
+    assert "examples and their variants" in note
+    without = make_scripted(script_of(**answers), max_rounds=1)
+    run(without, task=NO_EXAMPLE_TASK)
+    assert "tests" in [stage_of(c["messages"]) for c in without.gateway.calls]
 
 
 def test_the_best_candidate_is_chosen_by_running_it(make_scripted):
@@ -167,12 +192,14 @@ def test_a_conflict_the_examples_cannot_settle_escalates(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(reviewer),
                                        judge=judge_json(95, "reviewer"), escalation=fenced(RIGHT)),
                              drafts=2)
-    # The greedy draft fails the example, the sampled one passes it: the reviewer reviews that one.
+    # The greedy draft fails the example, the sampled one passes it: the reviewer reviews that one (the draft
+    # that joins the review fails it again).
     tests = fenced(TESTS + "\nassert add(5, -2) == 3")
-    scripted.gateway.script = script_of(coder=lambda n: fenced(WRONG if n == 1 else coder), tests=tests,
+    scripted.gateway.script = script_of(coder=lambda n: fenced(coder if n == 2 else WRONG), tests=tests,
                                         reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
                                         escalation=fenced(RIGHT))
-    result = run(scripted)  # the escalation on its own model: it waits for the judge and the conflict
+    # The reviewer on the coder's model (drafts come first), the escalation on its own: it waits for the judge.
+    result = run(scripted, overrides={"reviewer": "s-coder"})
     assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
     conflicts = result["verdict"]["conflicts"]
     assert conflicts == [] or all(c["open"] for c in conflicts)  # the final verdict stands on its own checks
@@ -195,7 +222,9 @@ def test_a_stronger_reviewers_version_that_passes_the_examples_settles_it(make_s
     result = run(scripted)  # the reviewer runs on its own model (s-reviewer), the coder on s-coder
     assert result["final_code"] == RIGHT and result["outcome"] == "passed" and not result["escalations"]
     asked = [stage_of(c["messages"]) for c in scripted.gateway.calls]
-    assert asked.count("coder") == 3 and asked.count("reviewer") == 1 and "judge" not in asked
+    # The bigger reviewer comes before more small drafts, and its passing version makes them unneeded.
+    assert asked == ["coder", "reviewer"]
+    assert any(s["label"] == "more drafts" and s["status"] == "skipped" for s in result["stages"])
     assert any(s["stage"] == "judge" and s["status"] == "skipped" for s in result["stages"])
 
 
@@ -208,7 +237,8 @@ def test_cancel_stops_the_run_and_its_model_calls(make_scripted):
         return fenced(TESTS if stage_of(messages) == "tests" else WRONG)
     scripted = make_scripted(script, drafts=1)
     profile = scripted.store.create_profile("P")
-    holder["run"] = pipeline_run = scripted.pipeline.start(ADD_TASK, "python", profile.id)
+    # No example in the task: the test writer is asked (with examples, their variants are the inputs).
+    holder["run"] = pipeline_run = scripted.pipeline.start(NO_EXAMPLE_TASK, "python", profile.id)
     assert pipeline_run.finished.wait(60)
     assert pipeline_run.result["outcome"] == "cancelled"
     assert {stage_of(c["messages"]) for c in scripted.gateway.calls} <= {"coder", "tests"}
