@@ -10,8 +10,9 @@ The data set (50 profiles × enough chats of 20 messages to reach the total, plu
 small chats and one chat of 1,000 messages) is written straight in the store's own file format through its serializer
 (`chat_document`/`index_document` + `encode` + `atomic_write_bytes(durable=False)`), which is far
 faster than 100,000 fsynced appends; the search index is then built by the store itself on first
-open (its rebuild path), and that time is printed too. Timings are wall-clock on a shared machine:
-read them as orders of magnitude, and run twice before believing a regression.
+open (its rebuild path), and that time is printed too. Timings are wall-clock, with the process's CPU time
+(`process_time`) in brackets: on a shared machine the wall time is mostly waiting for a CPU, so compare CPU
+figures across loads, read wall figures as orders of magnitude, and run twice before believing a regression.
 """
 
 from __future__ import annotations
@@ -138,15 +139,36 @@ class FullCollections:
         gc.callbacks.remove(self._seen)
 
 
-def measure_append(store: WorkspaceStore, chat_ids: list[str]) -> tuple[list[float], list[float]]:
-    warm, cold = [], []
+class Timer:
+    """Wall and CPU (`process_time`) milliseconds per operation: on a shared machine the wall time is mostly
+    waiting for a CPU (or a disk), the CPU time is the store's own work."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Timer:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append((time.perf_counter() - self._wall) * 1000)
+        self.cpu.append((time.process_time() - self._cpu) * 1000)
+
+    def figures(self, high: float = .95) -> str:
+        """p50 / p{high} (or max when high is 1) wall, then the same of CPU."""
+        def two(values: list[float]) -> str:
+            return f"{pct(values, .5):.2f} / {pct(values, high):.2f}"
+        return f"{two(self.wall)} ms (CPU {two(self.cpu)})"
+
+
+def measure_append(store: WorkspaceStore, chat_ids: list[str]) -> tuple[Timer, Timer]:
+    warm, cold = Timer(), Timer()
     for n, chat_id in enumerate(chat_ids):
-        started = time.perf_counter()
         if n % 2:
             store.list_messages(chat_id)  # the chat is open, as it is while a user types in it
-            started = time.perf_counter()
-        store.append_message(chat_id, "user", f"bench message {n} about python code")
-        (warm if n % 2 else cold).append((time.perf_counter() - started) * 1000)
+        with warm if n % 2 else cold:
+            store.append_message(chat_id, "user", f"bench message {n} about python code")
     return warm, cold
 
 
@@ -221,6 +243,14 @@ def build_and_index(args: argparse.Namespace, data: Path) -> dict:
     size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 1e6
     print(f"Built {info['messages']:,} messages in {info['chats']:,} chats ({size:.0f} MB of chat files and "
           f"index) in {time.perf_counter() - started:.1f}s, written directly through the store's serializer.")
+    opened, ready = open_and_wait(data)
+    print(f"  {'first open, no search index: store / search ready':<46} {opened:>11.2f} / {ready:.1f} s"
+          "   (index rebuilt in the background from the chat files; only when search.sqlite is lost)")
+    return info
+
+
+def open_and_wait(data: Path) -> tuple[float, float]:
+    """Open the store and wait until it can search (a lost or outdated index is rebuilt first); seconds."""
     started = time.perf_counter()
     store = WorkspaceStore(data)
     opened = time.perf_counter() - started
@@ -232,9 +262,7 @@ def build_and_index(args: argparse.Namespace, data: Path) -> dict:
             continue
     ready = time.perf_counter() - started
     store.close()
-    print(f"  {'first open, no search index: store / search ready':<46} {opened:>11.2f} / {ready:.1f} s"
-          "   (index rebuilt in the background from the chat files; only when search.sqlite is lost)")
-    return info
+    return opened, ready
 
 
 def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
@@ -242,6 +270,9 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
     if saved.exists():
         info = json.loads(saved.read_text())
         print(f"Reusing {data} ({info['messages']:,} messages when built).")
+        opened, ready = open_and_wait(data)  # an index of an older layout is rebuilt here, not while measuring
+        print(f"  {'open, then first search (cold)':<46} {opened:>11.2f} / {ready:.1f} s   (cold caches; minutes "
+              "if the index was rebuilt, as after a LAYOUT change)")
     else:
         info = build_and_index(args, data)
         saved.write_text(json.dumps(info))
@@ -255,31 +286,29 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
     small = [c.id for p in store.list_profiles()[:args.profiles] for c in store.list_chats(p.id)
              if c.message_count == args.per_chat]
     warm, cold = measure_append(store, rng.sample(small, min(300, len(small))))
-    line("append, chat open: p50", f"{pct(warm, .5):.2f} ms", "-")
-    line("append, chat open: p95", f"{pct(warm, .95):.2f} ms", "<= 10 ms", pct(warm, .95) <= 10)
-    line("append, chat not yet open: p50 / p95", f"{pct(cold, .5):.2f} / {pct(cold, .95):.2f} ms", "-")
+    line("append, chat open: p50 / p95", warm.figures(), "p95 <= 10 ms", pct(warm.wall, .95) <= 10)
+    line("append, chat not yet open: p50 / p95", cold.figures(), "-")
 
-    list_times = []
+    lists = Timer()
     for _ in range(30):
-        t = time.perf_counter()
-        chats = store.list_chats(info["big_profile"])
-        list_times.append((time.perf_counter() - t) * 1000)
+        with lists:
+            chats = store.list_chats(info["big_profile"])
     assert len(chats) == 1000
-    line("list_chats of a 1,000-chat profile: p50 / p95", f"{pct(list_times, .5):.2f} / {pct(list_times, .95):.2f} ms",
-         "<= 20 ms", pct(list_times, .95) <= 20)
+    line("list_chats of a 1,000-chat profile: p50 / p95", lists.figures(), "<= 20 ms", pct(lists.wall, .95) <= 20)
 
     vocab = info["vocab"]
     queries = [("python", None), ("error function", None), (vocab[10], None), (vocab[20][:4], None),
                (f"{vocab[30]} {vocab[31]}", None), ("code", info["first_profile"]), (vocab[40], info["big_profile"]),
                ("zzznotthere", None)]
-    search_times = []
+    searches, each = Timer(), {query: Timer() for query, _ in queries}
     for _ in range(5):
         for query, profile in queries:
-            t = time.perf_counter()
-            store.search(query, profile_id=profile)
-            search_times.append((time.perf_counter() - t) * 1000)
-    line(f"search ({len(queries)} queries × 5): p50 / max", f"{pct(search_times, .5):.1f} / {max(search_times):.1f} ms",
-         "<= 200 ms", max(search_times) <= 200)
+            with searches, each[query]:
+                store.search(query, profile_id=profile)
+    line(f"search ({len(queries)} queries × 5): p50 / max", searches.figures(1.0), "<= 200 ms",
+         max(searches.wall) <= 200)
+    for query, profile in queries:
+        line(f"  {query!r}" + (" in one profile" if profile else ""), each[query].figures(1.0), "-")
     collections.close()
     line("full GC passes during appends, lists, searches", f"{collections.count} = {collections.seconds * 1000:.0f} ms",
          "-")
@@ -300,13 +329,14 @@ def run(args: argparse.Namespace, data: Path, empty: Path) -> None:
     empty_total, empty_open = start_time(empty, args.runs)
     line("app start, data vs empty (whole process)", f"{full_total:.2f} vs {empty_total:.2f} s", "-")
     line("  of which store open + first lists", f"{full_open * 1000:.0f} vs {empty_open * 1000:.0f} ms", "-")
-    line("app start: slower with the data by (process)", f"{full_total - empty_total:+.2f} s", "<= 1 s",
-         full_total - empty_total <= 1)
-    line("app start: slower with the data by (store)", f"{full_open - empty_open:+.2f} s", "<= 1 s",
-         full_open - empty_open <= 1)
+    most = 2 if args.messages >= 1_000_000 else 1  # seconds: the issue allows 2 s at a million messages
+    line("app start: slower with the data by (process)", f"{full_total - empty_total:+.2f} s", f"<= {most} s",
+         full_total - empty_total <= most)
+    line("app start: slower with the data by (store)", f"{full_open - empty_open:+.2f} s", f"<= {most} s",
+         full_open - empty_open <= most)
 
     base = tinydb_baseline(data, info)
-    ours = pct(warm, .5)
+    ours = pct(warm.wall, .5)
     line("TinyDB default JSONStorage, one file: append", f"{statistics.median(base):.0f} ms", "(baseline)")
     print(f"  ours vs baseline (append p50): {ours:.2f} ms vs {statistics.median(base):.0f} ms = "
           f"{statistics.median(base) / ours:.0f}× faster, and ours fsyncs while the baseline does not")

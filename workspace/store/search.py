@@ -26,8 +26,11 @@ from workspace.store.chatfile import Activity, Row
 SEARCH_FILE = "search.sqlite"
 LAYOUT = "2"  # bump when the tables below change: old files are then rebuilt, never migrated
 MAX_WORDS = 16
+EXPAND_MAX = 64  # a query word that begins more indexed words than this is left to FTS5's prefix search
 BULK_CACHE_KIB = 64 * 1024  # page cache while rebuilding (freed when the rebuild ends)
 _WORD = re.compile(r"\w+")
+_PLAIN = re.compile(r"[a-z0-9]+")  # words FTS5's unicode61 tokenizer keeps as they are (once lower-cased)
+_VOCAB = "msg_terms"  # a per-connection (temp) fts5vocab view of msg_fts: its term list
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE chat_state(chat_id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, updated_at REAL NOT NULL,
@@ -64,6 +67,7 @@ class SearchIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._vocab = False  # whether this connection has made its temp term-list table
 
     # -- lifecycle ------------------------------------------------------------------------------
     def open(self) -> bool:
@@ -93,6 +97,7 @@ class SearchIndex:
 
     def _connect(self, *, bulk: bool = False) -> None:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._vocab = False
         if bulk:
             # A rebuild fills a new file that nobody reads until it is complete, synced (`sync`) and renamed
             # into place; a crash leaves only that file, which the next rebuild deletes first. So no journal
@@ -125,6 +130,7 @@ class SearchIndex:
         if self._db is not None:
             self._db.close()
             self._db = None
+            self._vocab = False
 
     def _tx(self) -> _Transaction:
         return _Transaction(self.db)
@@ -225,11 +231,9 @@ class SearchIndex:
         The profile is part of the FTS match (an indexed column), so a profile with few hits is found
         without walking every other profile's matches; `accept` only weeds out chats in the trash.
         """
-        if not words or limit <= 0:
+        match = self.match(words, profile_id) if limit > 0 else None
+        if match is None:
             return []
-        # A one-letter word as a prefix would match nearly everything: it must match a whole word.
-        terms = " ".join('"' + word.replace('"', '""') + ('"*' if len(word) > 1 else '"') for word in words)
-        match = f"content : ({terms})" + (f' AND profile : "{profile_id}"' if profile_id else "")
         keep: dict[tuple[str, str], int] = {}  # a message's parts have neighbouring rowids: they come together
         cursor = self.db.execute("SELECT rowid, chat_id, message_id, source FROM msg_fts WHERE msg_fts MATCH ? "
                                  "ORDER BY rowid DESC", (match,))
@@ -246,6 +250,63 @@ class SearchIndex:
         found = [self.db.execute("SELECT rowid, chat_id, message_id, role, created_at, content, source, name "
                                  "FROM msg_fts WHERE rowid = ?", (rowid,)).fetchone() for rowid in keep.values()]
         return [hit for hit in found if hit is not None]
+
+    def match(self, words: list[str], profile_id: str | None = None) -> str | None:
+        """The FTS5 query for `words` (each a word prefix, all in one part), or None when nothing can match
+        (no words, or a word that begins no indexed word)."""
+        groups = []
+        for word in words:
+            group = self._word_match(word)
+            if group is None:
+                return None
+            groups.append(group)
+        if not groups:
+            return None
+        return f"content : ({' AND '.join(groups)})" + (f' AND profile : "{profile_id}"' if profile_id else "")
+
+    def _word_match(self, word: str) -> str | None:
+        """One query word as FTS5 query text: a prefix spelled out as the indexed words it begins, ORed.
+
+        FTS5 answers a prefix term (`"pyth"*`) by merging the whole list of rows of every word under it
+        before it returns the first row (at a million messages, ~1 s for a common word), whereas ORed plain
+        terms are walked lazily, newest first, and stop at the limit. A one-letter word matches only itself
+        (as a prefix it would match nearly everything); a two-letter prefix has its own FTS5 prefix index
+        (`prefix = '2'`), as cheap as a plain term; a word that is not plain ASCII letters and digits is left
+        to FTS5's own folding (accents, other scripts, `snake_case` split in two), as is a prefix of more
+        than EXPAND_MAX indexed words.
+        """
+        quoted = '"' + word.replace('"', '""') + '"'
+        if len(word) == 1:
+            return quoted
+        lowered = word.lower()
+        if len(word) == 2 or not (word.isascii() and _PLAIN.fullmatch(lowered)):
+            return quoted + "*"
+        terms = self._words_beginning(lowered, EXPAND_MAX + 1)
+        if not terms:
+            return None
+        if len(terms) > EXPAND_MAX:
+            return quoted + "*"
+        return "(" + " OR ".join(f'"{term}"' for term in terms) + ")"
+
+    def _words_beginning(self, prefix: str, most: int) -> list[str]:
+        """Up to `most` indexed words that begin with `prefix` (lower-case ASCII), in order, from FTS5's term
+        list: one seek per word (`fts5vocab` 'instance' rows are read lazily; its 'row' table would count
+        every occurrence of each word). A word whose rows were all deleted may still be listed: harmless."""
+        if not self._vocab:
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{_VOCAB} "
+                            "USING fts5vocab(main, msg_fts, instance)")
+            self._vocab = True
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        found: list[str] = []
+        after = prefix
+        while len(found) < most:
+            row = self.db.execute(f"SELECT term FROM temp.{_VOCAB} WHERE term >= ? AND term < ? LIMIT 1",
+                                  (after, end)).fetchone()
+            if row is None:
+                break
+            found.append(row[0])
+            after = row[0] + "\x01"  # the next word after this one (no word holds a control character)
+        return found
 
 
 class _Transaction:
