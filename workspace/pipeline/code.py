@@ -18,14 +18,15 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from workspace.pipeline.checks import CandidateCheck, Probes, check_python, check_syntax, clusters, differences
+from workspace.pipeline.checks import Probes, differences
 from workspace.pipeline.codetext import entry_name, extract_examples
 from workspace.pipeline.context import RunContext
-from workspace.pipeline.findings import conflicts_text, describe
+from workspace.pipeline.findings import conflicts_text
 from workspace.pipeline.inputs import variant_inputs
+from workspace.pipeline.pool import CandidatePool
 from workspace.pipeline.sandbox import Sandbox
 from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
-from workspace.pipeline.verdict import Signals, Verdict, confidence, judge_range
+from workspace.pipeline.verdict import Verdict, confidence, judge_range
 from workspace.routing import EffectiveModel
 
 SAME_MODEL_ROUNDS = 1  # escalation rounds when the escalation model is the coder's own
@@ -74,15 +75,15 @@ class _Run:
     """The state of one run; its methods are the steps of the cascade."""
 
     def __init__(self, pipeline: CodePipeline, ctx: RunContext, task: str, language: str, models: RoleModels):
-        self.sandbox, self.config, self.ctx = pipeline.sandbox, pipeline.config, ctx
+        self.config, self.ctx = pipeline.config, ctx
         self.task, self.language, self.models = task, language, models
         self.on = self.config.signals
         self.python = language == "python"
         self.entry = entry_name(task) if self.python else None
         examples = tuple(extract_examples(task, self.entry)) if "examples" in self.on else ()
         variants = variant_inputs(examples) if "agreement" in self.on else ()
-        self.probes = Probes(examples=examples, inputs=tuple(e.call for e in examples) + variants)
-        self.candidates: list[Candidate] = []
+        probes = Probes(examples=examples, inputs=tuple(e.call for e in examples) + variants)
+        self.pool = CandidatePool(pipeline.sandbox, language, probes, self.on, ctx.cancel)
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
         self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
@@ -103,10 +104,10 @@ class _Run:
         if settled:
             self._skip_the_rest()
         self.conflicts = self._conflicts()
-        best, verdict = self._judge(self._best(), settled)
+        best, verdict = self._judge(self.pool.best(), settled)
         best, verdict, escalations = self._escalate(best, verdict)
         return PipelineOutcome(best, verdict, self._outcome(best, verdict), self.entry, escalations,
-                               [self._summary(c) for c in self.candidates])
+                               [self.pool.summary(c) for c in self.pool.candidates])
 
     def _skip_the_rest(self) -> None:
         """The checks settled it: say so for every stage before the judge that was not asked."""
@@ -123,8 +124,7 @@ class _Run:
         Measured on the bench's 30 tasks: a greedy draft that passes every example was right 15 times in 19,
         and sampled drafts overturned none of the 4 wrong ones, while the 11 that fail one are where sampling
         (or a bigger reviewer) finds right code (bench/NOTES.md)."""
-        self.candidates.append(self._draft(1))
-        self._check(self.candidates)
+        self._add([self._draft(1)])
         return "early_stop" in self.on and self._greedy_settles()
 
     def _sample_round(self) -> bool:
@@ -133,21 +133,28 @@ class _Run:
         count = max(1, self.config.drafts) if self.python else 1
         self.sampled = True
         if count > 1:
-            first = self._drafts_made() + 1
+            first = self.pool.drafts_made() + 1
             with ThreadPoolExecutor(max_workers=count - 1) as pool:
                 drafts = [pool.submit(self._draft, index) for index in range(first, first + count - 1)]
                 new = [future.result() for future in drafts]  # in order: earlier wins ties
-            self.candidates.extend(new)
-            self._check(new)
+            self._add(new)
         return "early_stop" in self.on and self._settled()
 
     def _greedy_settles(self) -> bool:
-        greedy = self.candidates[0]
+        greedy = self.pool.candidates[0]
         if not (self.python and greedy.check.examples and greedy.check.passes_all_examples()):
             return False
         self.settled_reason = (f"the greedy draft passes all {len(greedy.check.examples)} of the task's "
                                "examples: no sampled drafts needed")
         return True
+
+    def _add(self, candidates: list[Candidate]) -> None:
+        self.ctx.check_cancel()
+        self.pool.add(candidates)
+        self.ctx.check_cancel()
+
+    def _findings(self, candidate: Candidate) -> str:
+        return self.pool.findings(candidate, self.judged.get(candidate.label, (None, []))[1])
 
     def _draft(self, index: int) -> Candidate:
         return Coder().draft(self.ctx, self.models.coder, self.task, self.language, index, self.config.budget)
@@ -167,19 +174,18 @@ class _Run:
         more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
         with ThreadPoolExecutor(max_workers=3 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
-            extra = [pool.submit(self._draft, self._drafts_made() + 1 + i) for i in range(more)]
+            extra = [pool.submit(self._draft, self.pool.drafts_made() + 1 + i) for i in range(more)]
             attempt = self._early_escalation(pool) if early else None
             if "reviewer" in self.on:
                 self._review()
             written = tests.result() if tests else None
-            self.candidates.extend(future.result() for future in extra)
+            self.pool.candidates.extend(future.result() for future in extra)
             if attempt:
-                self.candidates.append(attempt.result())
-        self._use_tests(written)
+                self.pool.candidates.append(attempt.result())
+        self.ctx.check_cancel()
+        self.pool.use_tests(written)
+        self.ctx.check_cancel()
         return "early_stop" in self.on and self._settled(voters)
-
-    def _drafts_made(self) -> int:
-        return sum(c.label.startswith("coder #") for c in self.candidates)
 
     def _escalates_with_the_review(self) -> bool:
         return (self.python and "escalation" in self.on and self.config.max_rounds > 0
@@ -188,8 +194,8 @@ class _Run:
     def _early_escalation(self, pool: ThreadPoolExecutor) -> Future:
         """The escalation's one attempt on the coder's own model, made beside the review (see _second_round).
         Everything it is given is read before the batch starts: the review adds a candidate meanwhile."""
-        best = self._best()
-        self.early = {"before": confidence(self._signals(best, None)),
+        best = self.pool.best()
+        self.early = {"before": confidence(self.pool.signals(best, None)),
                       "reason": "the drafts do not settle it: " + self._unsettled_reason(best)}
         return pool.submit(Escalation().attempt, self.ctx, self.models.escalation, self.task, self.language, best,
                            self._findings(best), 1, self.config.budget, True)
@@ -197,20 +203,13 @@ class _Run:
     def _unsettled_reason(self, best: Candidate) -> str:
         if not best.check.passes_all_examples():
             return f"the best draft fails {len(best.check.examples) - best.check.examples_passed} of the examples"
-        size, compared = self._group_of(best)
+        size, compared = self.pool.group_of(best)
         return f"{size} of {compared} example-passing candidates agree"
-
-    def _use_tests(self, written: Probes | None) -> None:
-        """Add the test writer's asserts and inputs to the probes, and run every candidate on them all."""
-        if written is not None:
-            self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
-                                 tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
-        self._check(self.candidates if written is not None else [c for c in self.candidates if c.check is None])
 
     def _write_tests_now(self) -> bool:
         if not (self.python and {"tests", "agreement"} & self.on):
             return False
-        if self.probes.examples:
+        if self.pool.probes.examples:
             self.ctx.skip("tests", "tests", "the task's examples and their variants give the inputs to compare "
                           "candidates on")
             return False
@@ -219,67 +218,18 @@ class _Run:
     def _write_tests(self) -> Probes:
         return TestWriter().write(self.ctx, self.models.coder, self.task, self.entry, self.config.budget)
 
-    def _check(self, candidates: list[Candidate]) -> None:
-        self.ctx.check_cancel()
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(self._run_checks, [c.code for c in candidates]))
-        for candidate, result in zip(candidates, results):
-            candidate.check = result
-        self.ctx.check_cancel()
-
-    def _run_checks(self, code: str) -> CandidateCheck:
-        if self.python:
-            return check_python(self.sandbox, code, self.probes, self.ctx.cancel)
-        return check_syntax(self.sandbox, code, self.language, self.ctx.cancel)
-
-    def _group_of(self, candidate: Candidate) -> tuple[int, int]:
-        """(size of the candidate's output group, candidates compared), when agreement counts.
-
-        Examples first, then agreement: once some candidates pass every example, only they vote, so a
-        crowd of identical wrong drafts cannot outvote the one that does what the task says."""
-        if "agreement" not in self.on:
-            return 0, 0
-        voters = [c for c in self.candidates if c.check.passes_all_examples()] or self.candidates
-        if candidate not in voters:
-            return 0, len(voters)
-        groups = clusters([c.check for c in voters])
-        index = voters.index(candidate)
-        return next((len(g) for g in groups if index in g), 0), sum(len(g) for g in groups)
-
-    def _rank_key(self, candidate: Candidate) -> tuple:
-        check = candidate.check
-        size, _ = self._group_of(candidate)
-        return (check.parses, check.error is None, check.examples_passed, size, check.tests_passed,
-                -self.candidates.index(candidate))
-
-    def _best(self) -> Candidate:
-        return max(self.candidates, key=self._rank_key)
-
     def _settled(self, voters: int = 2) -> bool:
-        """The checks settle it: the best passes every example, and at least `voters` candidates that pass them
-        too were compared, most of them giving its outputs. One lone passer among failing drafts is no verdict.
-        When it is settled, `settled_reason` says why."""
-        best = self._best()
-        if not best.check.passes_all_examples():
-            return False
-        size, compared = self._group_of(best)
-        examples = f"the best candidate passes all {len(self.probes.examples)} examples"
-        if "agreement" not in self.on:
-            self.settled_reason = examples
-            return True
-        if compared < voters or 2 * size <= compared:
-            return False
-        self.settled_reason = f"{examples} and {size} of {compared} candidates agree on every input they can be " \
-                              "compared on"
-        return True
+        reason = self.pool.settled(voters)
+        self.settled_reason = reason or self.settled_reason
+        return bool(reason)
 
     # -- reviewer, judge, escalation --------------------------------------------------------------------
     def _review(self) -> None:
         """The reviewer's version of the best candidate (run by the caller, with everything else)."""
-        best = self._best()
+        best = self.pool.best()
         reviewed = Reviewer().review(self.ctx, self.models.reviewer, self.task, self.language, best,
                                      self._findings(best), self.config.budget)
-        self.candidates.append(reviewed)
+        self.pool.candidates.append(reviewed)
         self.reviewed_from = best
 
     def _conflicts(self) -> list[dict]:
@@ -287,18 +237,15 @@ class _Run:
 
         `open` says the task's examples do not tell which is right (then the run escalates); `leans` is the side
         the checks favour, replaced by the judge model's when it gives one."""
-        coder, reviewed = self.reviewed_from, self._by_label("reviewer")
+        coder, reviewed = self.reviewed_from, self.pool.by_label("reviewer")
         if not (self.python and coder and reviewed and coder.check.executed and reviewed.check.executed
                 and reviewed.check.error is None):
             return []
-        a, b = self._rank_key(coder)[:5], self._rank_key(reviewed)[:5]
+        a, b = self.pool.rank_key(coder)[:5], self.pool.rank_key(reviewed)[:5]
         leans = "coder" if a > b else "reviewer" if b > a else "unsure"
         still_open = coder.check.examples_passed == reviewed.check.examples_passed
         return [{"input": d["input"], "coder": d["a"], "reviewer": d["b"], "leans": leans, "open": still_open}
-                for d in differences(coder.check, reviewed.check, self.probes.inputs)]
-
-    def _by_label(self, label: str) -> Candidate | None:
-        return next((c for c in self.candidates if c.label == label), None)
+                for d in differences(coder.check, reviewed.check, self.pool.probes.inputs)]
 
     def _judge(self, best: Candidate, settled: bool, label: str = "judge") -> tuple[Candidate, Verdict]:
         score, issues, basis = None, [], "the checks that ran"
@@ -331,7 +278,7 @@ class _Run:
             return self.settled_reason
         if any(c.get("open") for c in self.conflicts):
             return ""
-        low, high = judge_range(self._signals(best, None))
+        low, high = judge_range(self.pool.signals(best, None))
         threshold = self.config.confidence_threshold
         if best.check.examples and not best.check.passes_all_examples() and high < threshold:
             # The formula caps code that fails the task's own example below the threshold.
@@ -356,10 +303,9 @@ class _Run:
                 break
             attempt = Escalation().attempt(self.ctx, self.models.escalation, self.task, self.language, best,
                                            self._findings(best), round_no, self.config.budget, same)
-            self.candidates.append(attempt)
-            self._check([attempt])
+            self._add([attempt])
             self.conflicts = []  # the escalation was given them; the new verdict stands on its own checks
-            contender = self._best() if self._rank_key(attempt) > self._rank_key(best) else attempt
+            contender = self.pool.best() if self.pool.rank_key(attempt) > self.pool.rank_key(best) else attempt
             contender, new_verdict = self._judge(contender, self._settled(), f"judge (round {round_no})")
             kept = self._better(contender, new_verdict, best, verdict)
             trail.append({"round": round_no, "reason": reason, "model": self.models.escalation.model,
@@ -368,19 +314,19 @@ class _Run:
                           "confidence_after": new_verdict.confidence, "kept": kept})
             if kept:
                 best, verdict = contender, new_verdict
-            elif self._repeats_earlier(attempt):
+            elif self.pool.repeats_earlier(attempt):
                 trail[-1]["stopped"] = ("the attempt behaves like an earlier candidate on every probe: another round "
                                         "would most likely repeat it")
                 break
         return best, verdict, trail
 
     def _early_trail(self, best: Candidate, verdict: Verdict) -> dict:
-        attempt = self._by_label("escalation 1")
+        attempt = self.pool.by_label("escalation 1")
         kept = best is attempt
         return {"round": 1, "reason": self.early["reason"], "model": self.models.escalation.model,
                 "level": self.models.escalation.source, "same_as_coder": True, "candidate": attempt.label,
                 "confidence_before": self.early["before"],
-                "confidence_after": verdict.confidence if kept else confidence(self._signals(attempt, None)),
+                "confidence_after": verdict.confidence if kept else confidence(self.pool.signals(attempt, None)),
                 "kept": kept, "note": "made beside the review, in the same batch (the coder's own model)"}
 
     def _better(self, new: Candidate, new_verdict: Verdict, old: Candidate, old_verdict: Verdict) -> bool:
@@ -388,13 +334,7 @@ class _Run:
         scored both, else on the checks alone (a judge skipped as moot must not make a candidate look worse)."""
         if new_verdict.judge_score is not None and old_verdict.judge_score is not None:
             return new_verdict.confidence > old_verdict.confidence
-        return confidence(self._signals(new, None)) > confidence(self._signals(old, None))
-
-    def _repeats_earlier(self, attempt: Candidate) -> bool:
-        """The attempt gives the same example results and outputs as a candidate already judged."""
-        def behaviour(c: Candidate) -> tuple:
-            return (c.check.parses, c.check.error, tuple(e["got"] for e in c.check.examples), c.check.outputs)
-        return any(c is not attempt and c.check and behaviour(c) == behaviour(attempt) for c in self.candidates)
+        return confidence(self.pool.signals(new, None)) > confidence(self.pool.signals(old, None))
 
     def _escalation_reason(self, verdict: Verdict, threshold: int, round_no: int) -> str:
         if "escalation" not in self.on:
@@ -410,42 +350,14 @@ class _Run:
     # -- verdict --------------------------------------------------------------------------------------
     def _verdict(self, best: Candidate, basis: str) -> Verdict:
         score, issues = self.judged.get(best.label, (None, []))
-        size, compared = self._group_of(best)
         if not best.check.executed:
             note = best.check.note
             basis = ("a syntax check and the models' word: nothing could run this code here" if note
                      and "syntax" in note else "the models' word alone: " + (note or "nothing ran it"))
-        return Verdict(confidence(self._signals(best, score)), describe(best, self.probes, size, compared),
+        return Verdict(confidence(self.pool.signals(best, score)), self.pool.checks(best),
                        list(self.conflicts), issues, score, basis)
-
-    def _signals(self, best: Candidate, judge_score: int | None) -> Signals:
-        check = best.check
-        size, compared = self._group_of(best)
-        return Signals(
-            parses=check.parses,
-            examples=(check.examples_passed, len(check.examples)) if check.examples else None,
-            agreement=(size, compared) if compared >= 2 else None,
-            tests=(check.tests_passed, len(check.tests)) if check.tests else None,
-            judge=judge_score,
-        )
-
-    def _findings(self, candidate: Candidate) -> str:
-        size, compared = self._group_of(candidate)
-        checks = describe(candidate, self.probes, size, compared)
-        lines = [f"- {c['name']}: {c['passed']}/{c['total']}" + (f" — {c['detail']}" if c["detail"] else "")
-                 for c in checks]
-        score, issues = self.judged.get(candidate.label, (None, []))
-        lines += [f"- judge: {issue}" for issue in issues]
-        return "\n".join(lines) or "- nothing could be checked"
 
     def _outcome(self, best: Candidate, verdict: Verdict) -> str:
         if not best.check.executed:
             return "unverified"
         return "passed" if verdict.confidence >= self.config.confidence_threshold else "failed"
-
-    def _summary(self, candidate: Candidate) -> dict:
-        check = candidate.check
-        size, compared = self._group_of(candidate)
-        return {"label": candidate.label, "parses": check.parses, "error": check.error,
-                "examples": [check.examples_passed, len(check.examples)], "tests": [check.tests_passed,
-                len(check.tests)], "agreement": [size, compared], "changes": candidate.changes, "code": candidate.code}
