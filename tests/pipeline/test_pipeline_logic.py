@@ -97,6 +97,21 @@ def test_the_test_writer_is_asked_only_when_the_task_gives_no_examples(make_scri
     assert "tests" in [stage_of(c["messages"]) for c in without.gateway.calls]
 
 
+def test_answers_after_the_drafts_are_capped_by_the_code_they_start_from(make_scripted):
+    changes = "".join(f"- change {n}\n" for n in range(1, 30))
+    scripted = make_scripted(script_of(coder=fenced(WRONG), reviewer=fenced(WRONG) + "\n" + changes,
+                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
+    result = run(scripted, overrides=SAME_MODEL)
+    later = [c for c in scripted.gateway.calls if stage_of(c["messages"]) in ("reviewer", "escalation")
+             or c["options"].get("seed", 0) > 1003]  # the reviewer, the escalation and the draft beside them
+    assert len(later) == 3
+    assert all(c["options"]["num_predict"] == 2 * (len(WRONG) // 3) + 160 for c in later)
+    reviewer = next(c for c in result["candidates"] if c["label"] == "reviewer")
+    assert reviewer["changes"] == [f"change {n}" for n in range(1, 7)]  # read no further than six changes
+    note = next(s["note"] for s in result["stages"] if s["label"] == "reviewer")
+    assert "read only as far as needed" in note
+
+
 def test_the_best_candidate_is_chosen_by_running_it(make_scripted):
     drafts = {1: WRONG, 2: RIGHT, 3: RIGHT}
     scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n]), tests=fenced(TESTS)))

@@ -16,7 +16,7 @@ an attempt repeats an earlier candidate.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workspace.pipeline.checks import Probes, differences
 from workspace.pipeline.codetext import entry_name, extract_examples
@@ -30,6 +30,7 @@ from workspace.pipeline.verdict import Verdict, confidence, judge_range
 from workspace.routing import EffectiveModel
 
 SAME_MODEL_ROUNDS = 1  # escalation rounds when the escalation model is the coder's own
+LATER_SLACK = 160  # tokens allowed past twice the longest candidate (see _later_budget)
 SIGNALS = frozenset({"examples", "agreement", "tests", "reviewer", "judge", "escalation", "early_stop"})
 
 
@@ -156,8 +157,16 @@ class _Run:
     def _findings(self, candidate: Candidate) -> str:
         return self.pool.findings(candidate, self.judged.get(candidate.label, (None, []))[1])
 
-    def _draft(self, index: int) -> Candidate:
-        return Coder().draft(self.ctx, self.models.coder, self.task, self.language, index, self.config.budget)
+    def _draft(self, index: int, budget: Budget | None = None) -> Candidate:
+        return Coder().draft(self.ctx, self.models.coder, self.task, self.language, index,
+                             budget or self.config.budget)
+
+    def _later_budget(self) -> Budget:
+        """Answers after the first drafts are about the size of the code they start from: capped at twice the
+        longest candidate so far, plus room for the reviewer's change list (~3 characters a token). A small
+        model that runs on past that is mostly repeating itself, and the longest answer sets a batch's time."""
+        longest = max(len(c.code) for c in self.pool.candidates) // 3
+        return replace(self.config.budget, num_predict=min(self.config.budget.num_predict, 2 * longest + LATER_SLACK))
 
     def _stronger_reviewer(self) -> bool:
         return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
@@ -174,7 +183,8 @@ class _Run:
         more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
         with ThreadPoolExecutor(max_workers=3 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
-            extra = [pool.submit(self._draft, self.pool.drafts_made() + 1 + i) for i in range(more)]
+            extra = [pool.submit(self._draft, self.pool.drafts_made() + 1 + i, self._later_budget())
+                     for i in range(more)]
             attempt = self._early_escalation(pool) if early else None
             if "reviewer" in self.on:
                 self._review()
@@ -198,7 +208,7 @@ class _Run:
         self.early = {"before": confidence(self.pool.signals(best, None)),
                       "reason": "the drafts do not settle it: " + self._unsettled_reason(best)}
         return pool.submit(Escalation().attempt, self.ctx, self.models.escalation, self.task, self.language, best,
-                           self._findings(best), 1, self.config.budget, True)
+                           self._findings(best), 1, self._later_budget(), True)
 
     def _unsettled_reason(self, best: Candidate) -> str:
         if not best.check.passes_all_examples():
@@ -228,7 +238,7 @@ class _Run:
         """The reviewer's version of the best candidate (run by the caller, with everything else)."""
         best = self.pool.best()
         reviewed = Reviewer().review(self.ctx, self.models.reviewer, self.task, self.language, best,
-                                     self._findings(best), self.config.budget)
+                                     self._findings(best), self._later_budget())
         self.pool.candidates.append(reviewed)
         self.reviewed_from = best
 
@@ -302,7 +312,7 @@ class _Run:
             if not reason:
                 break
             attempt = Escalation().attempt(self.ctx, self.models.escalation, self.task, self.language, best,
-                                           self._findings(best), round_no, self.config.budget, same)
+                                           self._findings(best), round_no, self._later_budget(), same)
             self._add([attempt])
             self.conflicts = []  # the escalation was given them; the new verdict stands on its own checks
             contender = self.pool.best() if self.pool.rank_key(attempt) > self.pool.rank_key(best) else attempt

@@ -84,7 +84,7 @@ class RunContext:
 
     def close_stage(self, record: StageRecord, status: str, note: str = "") -> StageRecord:
         record.status = status
-        record.note = note or record.note
+        record.note = "; ".join(filter(None, [record.note, note]))  # e.g. "read only as far as needed; …"
         if status != "skipped":
             record.seconds = time.monotonic() - self.began - record.started
         self.emit({"event": "stage", **record.as_dict(with_output=False)})

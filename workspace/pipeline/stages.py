@@ -27,6 +27,9 @@ class Candidate:
     changes: list[str] = field(default_factory=list)  # the reviewer's account of what it changed
 
 
+MAX_CHANGES = 6  # change lines read from the reviewer: past them a small model mostly repeats itself
+
+
 @dataclass(frozen=True)
 class Budget:
     """Sampling and size settings shared by the stages."""
@@ -41,6 +44,11 @@ class Budget:
 def _complete_lines(text: str, entry: str) -> int:
     """Distinct finished assert lines calling `entry` so far."""
     return len(parse_tests(text[:text.rfind("\n") + 1], entry).tests)
+
+
+def _enough_changes(text: str) -> bool:
+    """The reviewer's code block is closed and MAX_CHANGES finished change lines follow it."""
+    return len(change_notes(text[:text.rfind("\n") + 1])) >= MAX_CHANGES
 
 
 def _messages(system: str, user: str) -> list[dict[str, str]]:
@@ -89,11 +97,11 @@ class Reviewer:
                findings: str, budget: Budget) -> Candidate:
         record = ctx.open_stage("reviewer", "reviewer", model)
         user = prompts.REVIEWER_USER.format(task=task, language=language, code=best.code, findings=findings)
-        # The change list follows the code block, so this answer is read to its end.
+        # The change list follows the code block: read on until it has MAX_CHANGES lines (or the answer ends).
         text = ctx.generate(record, _messages(prompts.REVIEWER_SYSTEM.format(language=language), user),
                             options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0},
-                            stop_at_block=False)
-        changes = change_notes(text) or ["(the reviewer listed no changes)"]
+                            stop_at_block=False, enough=_enough_changes)
+        changes = change_notes(text)[:MAX_CHANGES] or ["(the reviewer listed no changes)"]
         ctx.close_stage(record, "done", f"reviewed {best.label}")
         return Candidate("reviewer", extract_code(text, language) or best.code, changes=changes)
 
