@@ -1,8 +1,9 @@
 """The messaging-app layout in a real browser (Debian's chromium via Playwright) against the real app and model,
 on a 1400×1000 desktop and a 390×844 phone: the conversation and the message box on the first screen, the
 sidebar opening and closing, /chat and /dashboard as real addresses, the keyboard shortcuts, a chat still being
-answered marked in the list, the installable app's own name and icon. Every request the page makes is recorded:
-anything beyond loopback fails the test (the shared `page` fixture's check).
+answered marked in the list, the installable app's own name and icon, a running answer keeping the place the user
+scrolled up to. Every request the page makes is recorded: anything beyond loopback fails the test (the shared
+`page` fixture's check).
 
 With SCREENSHOTS=1 the phone test also saves the README's chat-phone.png (tests/test_browser.py's `shoot`)."""
 
@@ -154,3 +155,41 @@ def test_installable_with_its_own_name_and_icon(page, running_app):  # noqa: F81
     served = page.context.request.get(url + "/" + icon.lstrip("/"))
     assert served.ok and b"<svg" in served.body() and b"http://www.w3.org/2000/svg" in served.body()
     assert b"href=\"http" not in served.body()
+
+
+LOG = "#conversation [role=log]"  # the Chatbot's scrolling element
+ANSWER_LENGTH = "() => ([...document.querySelectorAll('#conversation .bot-row')].pop()?.innerText || '').length"
+FROM_END = f"() => {{ const log = document.querySelector('{LOG}'); " \
+           "return log.scrollHeight - log.scrollTop - log.clientHeight; }"
+
+
+def test_a_running_answer_keeps_its_place_when_the_user_scrolls_up(page):  # noqa: F811
+    page.set_viewport_size({"width": 1000, "height": 560})  # a short conversation: a few lines overflow it
+    page.wait_for_function("() => document.querySelector('#profile-switcher input')?.value")  # the page restored
+    page.locator("#new-chat").click()
+    page.wait_for_function("() => document.querySelector('#chat-list input:checked')?.closest('label')"
+                           ".innerText.startsWith('New chat')")
+    box = page.locator("#message-box textarea")
+    box.fill("List 30 animals as a numbered list, one word per item.")  # many lines, each a few tokens
+    box.press("Enter")
+    # While the answer is still being written (the list marks its chat), it is taller than the conversation
+    # (by more than the answer first shown before the model starts: "…" and the fallback model's note).
+    page.wait_for_function(f"""() => {{ const log = document.querySelector('{LOG}');
+        const answer = [...document.querySelectorAll('#conversation .bot-row')].pop();
+        const open = document.querySelector('#chat-list input:checked')?.closest('label');
+        return answer?.getBoundingClientRect().height > log.clientHeight + 150 &&
+               open?.innerText.trim().startsWith('\u25cf'); }}""")
+    log = page.locator(LOG)
+    log.evaluate("el => { el.scrollTop = 0; }")  # the user goes up to read the start
+    written = page.evaluate(ANSWER_LENGTH)
+    page.wait_for_function(f"n => ({ANSWER_LENGTH})() > n", arg=written + 24)  # updates went on meanwhile
+    top, from_end = log.evaluate("el => [el.scrollTop, el.scrollHeight - el.scrollTop - el.clientHeight]")
+    assert top < 5 and from_end > 80, f"the conversation moved while the user was reading above: {top}, {from_end}"
+    # Back down to the end (with the mouse wheel), the conversation follows the answer again.
+    log.hover()
+    page.mouse.wheel(0, 20_000)
+    page.wait_for_function(f"() => ({FROM_END})() < 4")
+    written = page.evaluate(ANSWER_LENGTH)
+    page.wait_for_function(f"n => ({ANSWER_LENGTH})() > n && ({FROM_END})() < 4", arg=written + 12)
+    page.keyboard.press("Escape")  # stops the answer if it is still being written
+    page.wait_for_selector("#conversation .bot-row .answer-meta")  # the ended answer, as stored, is shown

@@ -58,8 +58,11 @@ def build(services: Services) -> ChatView:
     # The conversation: a toolbar for the panels (ui/library.py fills it), the messages, the message box.
     with gr.Column(elem_id="chat-main"):
         toolbar = gr.Row(elem_id="chat-toolbar")
+        # autoscroll=False: the page's own script follows the end instead (ui/shell.py: Gradio's scrolls down
+        # even after the user scrolled up to read).
         chatbot = gr.Chatbot(label="Conversation", buttons=["copy", "copy_all"], elem_id="conversation",
-                             feedback_options=None, placeholder="Start a new chat.", show_label=False)
+                             feedback_options=None, placeholder="Start a new chat.", show_label=False,
+                             autoscroll=False)
         # lines=1 makes Enter send and Shift+Enter add a line (Gradio swaps them when lines > 1). Files
         # (images, text files: sorted by content on the server, so any type is offered) come by button,
         # drag-and-drop or paste; pasted text up to a message's limit stays text (Gradio's default makes

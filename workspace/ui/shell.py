@@ -1,6 +1,6 @@
 """The frame every page shares: the header (navigation, the backend in plain words, the LAN addresses), the
 page-wide CSS, and the small script for what Gradio has no event for (keyboard shortcuts, the sidebar on a
-phone, panels, opening a tab from the address).
+phone, panels, opening a tab from the address, a running answer followed only while the user is at its end).
 
 Icons are text or inline SVG from here, never an emoji font or a CDN. The app's icon (workspace/ui/static/icon.svg)
 is served by Gradio itself as the favicon and the installable app's icon.
@@ -194,6 +194,38 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
     document.documentElement.style.setProperty('--ws-chrome', `${Math.ceil(chrome)}px`);
   };
   window.addEventListener('resize', fit);
+  // A running answer keeps its place while the user reads above it. Gradio 6.31's Chatbot, after each update
+  // that finds it near its end, scrolls to the end 300 ms later, even when the user scrolled up meanwhile; so
+  // its autoscroll is off for the conversation (ui/chat.py) and this follows the end instead: on each change
+  // of the page, only while the user's last scroll (or Gradio's Scroll down button) left it at the end.
+  // Nothing is dispatched or held back: the updates go on, only the scroll position is the user's.
+  const LOG = '#conversation [role=log]';
+  let following = true, pinned = 0;  // whether at the end as last scrolled; the scrollTop it was left at
+  const atEnd = (log) => log.scrollHeight - log.scrollTop - log.clientHeight < 4;
+  document.addEventListener('scroll', (event) => {
+    const log = event.target;
+    if (!log.matches?.(LOG)) return;
+    if (atEnd(log)) following = true;
+    else if (log.scrollTop < pinned) following = false;  // the user went up
+    // Down to near the end (Gradio's own 100 px): the answer may have grown while the user scrolled.
+    else if (log.scrollTop > pinned && log.scrollHeight - log.scrollTop - log.clientHeight < 100) following = true;
+    pinned = log.scrollTop;
+  }, true);
+  // A wheel turned up stops following at once (the scroll it starts is reported a frame later).
+  document.addEventListener('wheel', (event) => {
+    const log = event.target.closest?.(LOG);
+    if (log && event.deltaY < 0 && !event.ctrlKey && log.scrollHeight > log.clientHeight) following = false;
+  }, {capture: true, passive: true});
+  const follow = () => {
+    const log = document.querySelector(LOG);
+    if (!following || !log || !log.clientHeight) return;
+    // Moved up since, and not by a shorter content's clamp: the user's scroll, whose event is still to come.
+    if (log.scrollTop < pinned - 1 && !atEnd(log)) { following = false; return; }
+    log.scrollTop = log.scrollHeight;
+    pinned = log.scrollTop;
+  };
+  new MutationObserver(follow).observe(document.body, {childList: true, subtree: true, characterData: true});
+  document.addEventListener('load', follow, true);  // an image in a message grows it as it loads
   // Once the page is built: the sidebar starts closed on a phone, /?tab=x opens tab x, the conversation fits.
   const once = (selector, then) => {
     const run = () => {
