@@ -226,7 +226,7 @@ def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_eve
             run = plans[name](task)
             results[name].append(run)
             verdict = (f"  confidence {run.result['confidence']:>3} {run.result['outcome']:<8} "
-                       f"{len(run.result['candidates'])} candidates" if run.result else "")
+                       f"{len(run.result['candidates'])} candidates, final {run.result['final']}" if run.result else "")
             print(f"[{index}/{len(tasks)}] {task['name']:<22} {name:<13} {'PASS' if run.passed else 'fail'} "
                   f"{run.wall_s:6.1f} s{verdict}", flush=True)
         if index == len(tasks) or index % report_every == 0:  # a long run still leaves figures if stopped

@@ -101,9 +101,9 @@ def test_answers_after_the_drafts_are_capped_by_the_code_they_start_from(make_sc
     changes = "".join(f"- change {n}\n" for n in range(1, 30))
     scripted = make_scripted(script_of(coder=fenced(WRONG), reviewer=fenced(WRONG) + "\n" + changes,
                                        judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
-    result = run(scripted, overrides=SAME_MODEL)
+    result = run(scripted, overrides={"reviewer": "s-coder"})  # a draft beside the review, escalation after it
     later = [c for c in scripted.gateway.calls if stage_of(c["messages"]) in ("reviewer", "escalation")
-             or c["options"].get("seed", 0) > 1003]  # the reviewer, the escalation and the draft beside them
+             or c["options"].get("seed", 0) > 1003]  # the reviewer, the draft beside it, the escalation
     assert len(later) == 3
     assert all(c["options"]["num_predict"] == 2 * (len(WRONG) // 3) + 160 for c in later)
     reviewer = next(c for c in result["candidates"] if c["label"] == "reviewer")

@@ -173,14 +173,14 @@ class _Run:
 
     def _second_round(self, voters: int) -> bool:
         """Not settled by the drafts: the reviewer improves the best one; then every candidate runs on all the
-        probes again. When the reviewer is the coder's own model one more sampled draft joins the batch, and
-        when the escalation model is too, its one attempt (sampled, given the findings) joins it instead of
-        waiting for the judge: small models repair poorly (arXiv 2306.09896), sampling is where their headroom
-        is, and on a batching engine one more sequence costs little. The test writer is asked only when the
+        probes again. When the escalation model is the coder's own, its one attempt (sampled, given the
+        findings) joins the batch instead of waiting for the judge: small models repair poorly (arXiv
+        2306.09896) and sampling is where their headroom is; otherwise, when the reviewer is the coder's
+        model, one more sampled draft joins it. The test writer is asked only when the
         task gives no examples: otherwise the examples' variants already give inputs to compare on, at no
         model call, and asserts with model-written expected values were the weakest signal measured."""
         early = self._escalates_with_the_review()
-        more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
+        more = 1 if self.python and not early and not self._stronger_reviewer() and self.config.drafts > 1 else 0
         with ThreadPoolExecutor(max_workers=3 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
             extra = [pool.submit(self._draft, self.pool.drafts_made() + 1 + i, self._later_budget())
