@@ -204,21 +204,28 @@ def test_a_judge_that_recovers_on_retry_is_used(make_scripted):
 def test_a_conflict_the_examples_cannot_settle_escalates(make_scripted):
     coder = "def add(a, b):\n    return a + b if b > 0 else a"  # passes the example, differs for b <= 0
     reviewer = "def add(a, b):\n    return a + b"
-    scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(reviewer),
-                                       judge=judge_json(95, "reviewer"), escalation=fenced(RIGHT)),
-                             drafts=2)
-    # The greedy draft fails the example, the sampled one passes it: the reviewer reviews that one (the draft
-    # that joins the review fails it again).
-    tests = fenced(TESTS + "\nassert add(5, -2) == 3")
-    scripted.gateway.script = script_of(coder=lambda n: fenced(coder if n == 2 else WRONG), tests=tests,
-                                        reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
-                                        escalation=fenced(RIGHT))
+    # The greedy draft fails the example; of the sampled ones, #2 (reviewed: it wins the tie) and #3 pass it
+    # but disagree, so round 2 runs; the draft that joins the review fails it again.
+    drafts = {1: WRONG, 2: coder, 3: RIGHT, 4: WRONG}
+    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n]), tests=fenced(TESTS),
+                                       reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
+                                       escalation=fenced(RIGHT)))
     # The reviewer on the coder's model (drafts come first), the escalation on its own: it waits for the judge.
     result = run(scripted, overrides={"reviewer": "s-coder"})
     assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
     conflicts = result["verdict"]["conflicts"]
     assert conflicts == [] or all(c["open"] for c in conflicts)  # the final verdict stands on its own checks
     assert result["final_code"] in (RIGHT, reviewer)
+
+
+def test_a_lone_sampled_draft_that_passes_the_examples_settles_the_run(make_scripted):
+    drafts = {1: WRONG, 2: RIGHT, 3: WRONG}
+    scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n])))
+    result = run(scripted, overrides=SAME_MODEL)
+    assert result["final_code"] == RIGHT and result["outcome"] == "passed"
+    assert [stage_of(c["messages"]) for c in scripted.gateway.calls] == ["coder"] * 3
+    note = next(s["note"] for s in result["stages"] if s["stage"] == "reviewer")
+    assert "the only candidate that does" in note
 
 
 def test_a_conflict_the_examples_settle_is_shown_but_does_not_escalate(make_scripted):

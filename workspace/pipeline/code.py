@@ -95,13 +95,12 @@ class _Run:
     def execute(self) -> PipelineOutcome:
         settled = self._greedy_round()
         if not settled and self._stronger_reviewer():
-            # A reviewer on another (bigger) model comes before more small drafts, and is trusted alone when
-            # its version passes every example.
-            settled = self._second_round(voters=1)
+            # A reviewer on another (bigger) model comes before more small drafts.
+            settled = self._second_round()
         if not settled:
             settled = self._sample_round()
         if not settled and self.reviewed_from is None:
-            settled = self._second_round(voters=2)
+            settled = self._second_round()
         if settled:
             self._skip_the_rest()
         self.conflicts = self._conflicts()
@@ -171,7 +170,7 @@ class _Run:
     def _stronger_reviewer(self) -> bool:
         return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
 
-    def _second_round(self, voters: int) -> bool:
+    def _second_round(self) -> bool:
         """Not settled by the drafts: the reviewer improves the best one; then every candidate runs on all the
         probes again. When the escalation model is the coder's own, its one attempt (sampled, given the
         findings) joins the batch instead of waiting for the judge: small models repair poorly (arXiv
@@ -195,7 +194,7 @@ class _Run:
         self.ctx.check_cancel()
         self.pool.use_tests(written)
         self.ctx.check_cancel()
-        return "early_stop" in self.on and self._settled(voters)
+        return "early_stop" in self.on and self._settled()
 
     def _escalates_with_the_review(self) -> bool:
         return (self.python and "escalation" in self.on and self.config.max_rounds > 0
@@ -228,8 +227,8 @@ class _Run:
     def _write_tests(self) -> Probes:
         return TestWriter().write(self.ctx, self.models.coder, self.task, self.entry, self.config.budget)
 
-    def _settled(self, voters: int = 2) -> bool:
-        reason = self.pool.settled(voters)
+    def _settled(self) -> bool:
+        reason = self.pool.settled()
         self.settled_reason = reason or self.settled_reason
         return bool(reason)
 

@@ -76,10 +76,10 @@ class CandidatePool:
     def drafts_made(self) -> int:
         return sum(c.label.startswith("coder #") for c in self.candidates)
 
-    def settled(self, voters: int = 2) -> str:
-        """Why the checks settle it ("" when they do not): the best passes every example, and at least `voters`
-        candidates that pass them too were compared, most of them giving its outputs. One lone passer among
-        failing drafts is no verdict."""
+    def settled(self) -> str:
+        """Why the checks settle it ("" when they do not): the best passes every example, and most of the
+        candidates that pass them too give its outputs. A lone passer settles it as the greedy draft alone does:
+        the same evidence, and more of the same model rarely overturned it (bench/NOTES.md)."""
         best = self.best()
         if not best.check.passes_all_examples():
             return ""
@@ -87,8 +87,10 @@ class CandidatePool:
         if "agreement" not in self.on:
             return examples
         size, compared = self.group_of(best)
-        if compared < voters or 2 * size <= compared:
+        if 2 * size <= compared:
             return ""
+        if compared <= 1:
+            return f"{examples}, the only candidate that does"
         return f"{examples} and {size} of {compared} candidates agree on every input they can be compared on"
 
     def repeats_earlier(self, attempt: Candidate) -> bool:
