@@ -7,7 +7,7 @@ sampled drafts are asked for at once (the engine decodes them in one batch) and 
 by the examples they pass, then by how many others give the same outputs, then by the pipeline's own
 asserts; when the best passes every example and most of the drafts that do agree with it, the costlier
 stages are skipped (the trail says so). Otherwise the reviewer improves the best one (and, on the
-coder's own model, the escalation's one attempt or one more draft is made in that batch), the judge
+coder's own model, one more draft and the escalation's one attempt are made in that batch), the judge
 scores the result when a score could change what happens next, and a low confidence or a conflict
 escalates to another model, a bounded number of rounds, never ending on a worse candidate, stopping when
 an attempt repeats an earlier candidate.
@@ -172,14 +172,14 @@ class _Run:
 
     def _second_round(self) -> bool:
         """Not settled by the drafts: the reviewer improves the best one; then every candidate runs on all the
-        probes again. When the escalation model is the coder's own, its one attempt (sampled, given the
-        findings) joins the batch instead of waiting for the judge: small models repair poorly (arXiv
-        2306.09896) and sampling is where their headroom is; otherwise, when the reviewer is the coder's
-        model, one more sampled draft joins it. The test writer is asked only when the task gives no
+        probes again. When the reviewer is the coder's own model one more sampled draft joins the batch (the
+        bench lost a task without it), and when the escalation model is too, its one attempt (sampled, given
+        the findings) joins it instead of waiting for the judge: small models repair poorly (arXiv
+        2306.09896) and sampling is where their headroom is. The test writer is asked only when the task gives no
         examples: otherwise the examples' variants already give inputs to compare on, at no model call, and
         asserts with model-written expected values were the weakest signal measured."""
         early = self._escalates_with_the_review()
-        more = 1 if self.python and not early and not self._stronger_reviewer() and self.config.drafts > 1 else 0
+        more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
         with ThreadPoolExecutor(max_workers=3 + more) as pool:
             tests = pool.submit(self._write_tests) if self._write_tests_now() else None
             extra = [pool.submit(self._draft, self.pool.drafts_made() + 1 + i, self._later_budget())
