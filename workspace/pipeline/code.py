@@ -141,10 +141,10 @@ class _Run:
         return "early_stop" in self.on and self._settled()
 
     def _greedy_settles(self) -> bool:
-        greedy = self.pool.candidates[0]
-        if not (self.python and greedy.check.examples and greedy.check.passes_all_examples()):
+        """The pool's own rule, with the greedy draft its only candidate; the reason names it."""
+        if not self.pool.settled():
             return False
-        self.settled_reason = (f"the greedy draft passes all {len(greedy.check.examples)} of the task's "
+        self.settled_reason = (f"the greedy draft passes all {len(self.pool.probes.examples)} of the task's "
                                "examples: no sampled drafts needed")
         return True
 
