@@ -136,11 +136,14 @@ def test_low_confidence_escalates_and_the_round_limit_holds(make_scripted):
 
 
 def test_an_escalation_that_repeats_an_earlier_candidate_ends_the_rounds(make_scripted):
+    other_wrong = "def add(a, b):\n    return a * b"  # round 1 (its own attempt) is new; round 2 repeats the draft
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
-                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=3)
+                                       judge=judge_json(10),
+                                       escalation=lambda n: fenced(other_wrong if n == 1 else WRONG)), max_rounds=3)
     result = run(scripted)
-    assert len(result["escalations"]) == 1 and "earlier candidate" in result["escalations"][0]["stopped"]
-    assert [stage_of(c["messages"]) for c in scripted.gateway.calls].count("escalation") == 1
+    assert [e["round"] for e in result["escalations"]] == [1, 2]
+    assert "earlier candidate" in result["escalations"][-1]["stopped"]
+    assert [stage_of(c["messages"]) for c in scripted.gateway.calls].count("escalation") == 2
 
 
 def test_escalation_that_fixes_the_code_is_kept(make_scripted):
@@ -207,12 +210,15 @@ def test_a_conflict_the_examples_cannot_settle_escalates(make_scripted):
     # The greedy draft fails the example; of the sampled ones, #2 (reviewed: it wins the tie) and #3 pass it
     # but disagree, so round 2 runs; the draft that joins the review fails it again.
     drafts = {1: WRONG, 2: coder, 3: RIGHT, 4: WRONG}
+    # The escalation model's own attempt (round 1, before the drafts) fails the example too.
+    escalation = {1: "def add(a, b):\n    return a * b", 2: RIGHT}
     scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n]), tests=fenced(TESTS),
                                        reviewer=fenced(reviewer), judge=judge_json(95, "reviewer"),
-                                       escalation=fenced(RIGHT)))
-    # The reviewer on the coder's model (drafts come first), the escalation on its own: it waits for the judge.
+                                       escalation=lambda n: fenced(escalation[n])))
+    # The reviewer on the coder's model (drafts come first), the escalation on its own: round 2 waits for the judge.
     result = run(scripted, overrides={"reviewer": "s-coder"})
-    assert result["escalations"] and "disagree" in result["escalations"][0]["reason"]
+    assert [e["round"] for e in result["escalations"]] == [1, 2]
+    assert "disagree" in result["escalations"][1]["reason"]
     conflicts = result["verdict"]["conflicts"]
     assert conflicts == [] or all(c["open"] for c in conflicts)  # the final verdict stands on its own checks
     assert result["final_code"] in (RIGHT, reviewer)
@@ -231,23 +237,51 @@ def test_a_lone_sampled_draft_that_passes_the_examples_settles_the_run(make_scri
 def test_a_conflict_the_examples_settle_is_shown_but_does_not_escalate(make_scripted):
     coder = "def add(a, b):\n    return a * b"  # fails the example
     scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(RIGHT),
-                                       judge=judge_json(90)), drafts=1)
+                                       judge=judge_json(90), escalation=fenced(coder)), drafts=1)
     result = run(scripted)
-    assert result["final_code"] == RIGHT and not result["escalations"]
+    # Round 1 (the escalation model's own attempt, made before the review) is the only one: the conflict is not.
+    assert result["final_code"] == RIGHT and [e["round"] for e in result["escalations"]] == [1]
     conflicts = result["verdict"]["conflicts"]
     assert conflicts and all(c["leans"] == "reviewer" and not c["open"] for c in conflicts)
 
 
 def test_a_stronger_reviewers_version_that_passes_the_examples_settles_it(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(RIGHT),
-                                       judge=judge_json(90)))
-    result = run(scripted)  # the reviewer runs on its own model (s-reviewer), the coder on s-coder
+                                       judge=judge_json(90)), max_rounds=0)
+    # The reviewer runs on its own model (s-reviewer), the coder on s-coder; no escalation (else its own
+    # attempt would come first).
+    result = run(scripted)
     assert result["final_code"] == RIGHT and result["outcome"] == "passed" and not result["escalations"]
     asked = [stage_of(c["messages"]) for c in scripted.gateway.calls]
     # The bigger reviewer comes before more small drafts, and its passing version makes them unneeded.
     assert asked == ["coder", "reviewer"]
     assert any(s["label"] == "more drafts" and s["status"] == "skipped" for s in result["stages"])
     assert any(s["stage"] == "judge" and s["status"] == "skipped" for s in result["stages"])
+
+
+def test_a_stronger_escalation_model_writes_its_own_version_first(make_scripted):
+    scripted = make_scripted(script_of(coder=fenced(WRONG), escalation=fenced(RIGHT)))
+    result = run(scripted)  # the escalation runs on its own model (s-escalation)
+    assert [stage_of(c["messages"]) for c in scripted.gateway.calls] == ["coder", "escalation"]
+    asked = scripted.gateway.calls[1]
+    assert asked["model"] == "s-escalation" and asked["options"]["temperature"] == 0
+    assert "a - b" not in str(asked["messages"])  # its own attempt at the task, not a repair of the draft
+    assert result["final_code"] == RIGHT and result["final_candidate"] == "escalation 1"
+    [trail] = result["escalations"]
+    assert trail["kept"] and not trail["same_as_coder"] and "below the threshold" in trail["reason"]
+    skipped = {s["label"] for s in result["stages"] if s["status"] == "skipped"}
+    assert {"more drafts", "reviewer", "judge"} <= skipped and result["outcome"] == "passed"
+
+
+def test_after_a_stronger_models_own_attempt_fails_later_rounds_get_the_findings(make_scripted):
+    escalation = {1: "def add(a, b):\n    return a * b", 2: RIGHT}
+    scripted = make_scripted(script_of(coder=fenced(WRONG), reviewer=fenced(WRONG), judge=judge_json(10),
+                                       escalation=lambda n: fenced(escalation[n])), max_rounds=2)
+    result = run(scripted)
+    repairs = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "escalation"]
+    assert len(repairs) == 2 and "Best attempt so far" in repairs[1]["messages"][-1]["content"]
+    assert [e["round"] for e in result["escalations"]] == [1, 2] and result["escalations"][1]["kept"]
+    assert result["final_code"] == RIGHT and result["outcome"] == "passed"
 
 
 def test_cancel_stops_the_run_and_its_model_calls(make_scripted):

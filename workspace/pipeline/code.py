@@ -2,7 +2,8 @@
 
 The cheapest signals come first and settle what they can (S*, arXiv 2502.14382; the cascade of
 arXiv 2405.15842). The greedy draft runs on the task's own examples and on variants of them
-(`inputs.py`, no model call); when it passes every example nothing else is asked. Otherwise the
+(`inputs.py`, no model call); when it passes every example nothing else is asked. When it fails one and the
+escalation model is a stronger one, that model writes its own version first (escalation round 1). Otherwise the
 sampled drafts are asked for at once (the engine decodes them in one batch) and candidates are ranked
 by the examples they pass, then by how many others give the same outputs, then by the pipeline's own
 asserts; when the best passes every example and most of the drafts that do agree with it, the costlier
@@ -88,15 +89,16 @@ class _Run:
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
         self.reviewed_from: Candidate | None = None  # the candidate the reviewer was given
-        self.early: dict | None = None  # the escalation made beside the review (the coder's own model)
+        self.early: dict | None = None  # escalation round 1 made before the judge (fresh, or beside the review)
         self.settled_reason = ""  # why the checks settle it, once they do
         self.sampled = False  # the sampled drafts were asked for
 
     def execute(self) -> PipelineOutcome:
         settled = self._greedy_round()
-        if not settled and self._stronger_reviewer():
-            # A reviewer on another (bigger) model comes before more small drafts.
-            settled = self._second_round()
+        if not settled and self._escalates_fresh():
+            settled = self._fresh_escalation()  # a stronger model's own attempt comes before more small drafts
+        elif not settled and self._stronger_reviewer():
+            settled = self._second_round()  # so does a reviewer on another (bigger) model
         if not settled:
             settled = self._sample_round()
         if not settled and self.reviewed_from is None:
@@ -167,6 +169,31 @@ class _Run:
         longest = max(len(c.code) for c in self.pool.candidates) // 3
         return replace(self.config.budget, num_predict=min(self.config.budget.num_predict, 2 * longest + LATER_SLACK))
 
+    def _escalates_fresh(self) -> bool:
+        """The escalation model is another (stronger) model, and the greedy draft fails one of the task's examples:
+        its confidence is capped below the threshold whatever the judge would say."""
+        greedy = self.pool.candidates[0]
+        return (self.python and "escalation" in self.on and self.config.max_rounds > 0
+                and self.models.escalation.model != self.models.coder.model
+                and bool(greedy.check.examples) and not greedy.check.passes_all_examples()
+                and judge_range(self.pool.signals(greedy, None))[1] < self.config.confidence_threshold)
+
+    def _fresh_escalation(self) -> bool:
+        """Escalation round 1, before the judge (its score could not lift the draft over the threshold): the
+        stronger model writes its own version from the task alone. Given the failing code and the findings, the
+        1.5B fixed 1 of the 11 such bench tasks; writing its own, 4, in less than half the time (bench/NOTES.md).
+        Later rounds, after the reviewer and the judge, get the findings."""
+        best = self.pool.best()
+        before = confidence(self.pool.signals(best, None))
+        self.early = {"before": before, "same": False,
+                      "reason": (f"confidence {before} is below the threshold {self.config.confidence_threshold}: "
+                                 + self._unsettled_reason(best)),
+                      "note": "made before the judge: the stronger model's own attempt at the task"}
+        note = "its own attempt at the task, not a repair of the failing draft"
+        self._add([Escalation().fresh(self.ctx, self.models.escalation, self.task, self.language,
+                                      self._later_budget(), note)])
+        return "early_stop" in self.on and self._settled()
+
     def _stronger_reviewer(self) -> bool:
         return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
 
@@ -204,8 +231,9 @@ class _Run:
         """The escalation's one attempt on the coder's own model, made beside the review (see _second_round).
         Everything it is given is read before the batch starts: the review adds a candidate meanwhile."""
         best = self.pool.best()
-        self.early = {"before": confidence(self.pool.signals(best, None)),
-                      "reason": "the drafts do not settle it: " + self._unsettled_reason(best)}
+        self.early = {"before": confidence(self.pool.signals(best, None)), "same": True,
+                      "reason": "the drafts do not settle it: " + self._unsettled_reason(best),
+                      "note": "made beside the review, in the same batch (the coder's own model)"}
         return pool.submit(Escalation().attempt, self.ctx, self.models.escalation, self.task, self.language, best,
                            self._findings(best), 1, self._later_budget(), True)
 
@@ -299,15 +327,14 @@ class _Run:
         return ""
 
     def _escalate(self, best: Candidate, verdict: Verdict) -> tuple[Candidate, Verdict, list[dict]]:
-        if self.early is not None:  # made beside the review: its one round is over
-            return best, verdict, [self._early_trail(best, verdict)]
-        trail: list[dict] = []
+        trail = [self._early_trail(best, verdict)] if self.early is not None else []
         threshold = self.config.confidence_threshold
         same = self.models.escalation.model == self.models.coder.model
         # The coder's own model repairs its code poorly (arXiv 2306.09896): one round with the findings, not more.
         rounds = min(self.config.max_rounds, SAME_MODEL_ROUNDS) if same else self.config.max_rounds
-        for round_no in range(1, rounds + 1):
-            reason = self._escalation_reason(verdict, threshold, round_no)
+        first = len(trail) + 1  # round 1 may have been made earlier (beside the review, or fresh)
+        for round_no in range(first, rounds + 1):
+            reason = self._escalation_reason(verdict, threshold, round_no == first)
             if not reason:
                 break
             attempt = Escalation().attempt(self.ctx, self.models.escalation, self.task, self.language, best,
@@ -333,10 +360,10 @@ class _Run:
         attempt = self.pool.by_label("escalation 1")
         kept = best is attempt
         return {"round": 1, "reason": self.early["reason"], "model": self.models.escalation.model,
-                "level": self.models.escalation.source, "same_as_coder": True, "candidate": attempt.label,
-                "confidence_before": self.early["before"],
+                "level": self.models.escalation.source, "same_as_coder": self.early["same"],
+                "candidate": attempt.label, "confidence_before": self.early["before"],
                 "confidence_after": verdict.confidence if kept else confidence(self.pool.signals(attempt, None)),
-                "kept": kept, "note": "made beside the review, in the same batch (the coder's own model)"}
+                "kept": kept, "note": self.early["note"]}
 
     def _better(self, new: Candidate, new_verdict: Verdict, old: Candidate, old_verdict: Verdict) -> bool:
         """Whether the new candidate beats the old on the same footing: with both judge scores when the judge
@@ -345,11 +372,11 @@ class _Run:
             return new_verdict.confidence > old_verdict.confidence
         return confidence(self.pool.signals(new, None)) > confidence(self.pool.signals(old, None))
 
-    def _escalation_reason(self, verdict: Verdict, threshold: int, round_no: int) -> str:
+    def _escalation_reason(self, verdict: Verdict, threshold: int, first: bool) -> str:
         if "escalation" not in self.on:
             return ""
         still_open = [c for c in verdict.conflicts if c.get("open")]
-        if round_no == 1 and still_open:
+        if first and still_open:
             return (f"the coder's and the reviewer's versions disagree on {len(still_open)} input(s) and the task's "
                     "examples do not tell which is right")
         if verdict.confidence < threshold:

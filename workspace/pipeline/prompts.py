@@ -61,6 +61,16 @@ ESCALATION_USER = (
     "Task:\n{task}\n\nBest attempt so far:\n```{language}\n{code}\n```\n\nWhat is wrong with it:\n{findings}"
 )
 
+# Round 1 on a stronger model than the coder's: its own attempt, not a repair. Shown the failing code, the 1.5B
+# copied its mistakes (bench/NOTES.md); the findings it does get name what the code must do.
+ESCALATION_FRESH_SYSTEM = (
+    "You are the strongest {language} programmer on the team. Write exactly what the task asks for: the complete, "
+    "working code with any imports it needs. Reply with one ```{language} code block and nothing else: "
+    "no explanations, no tests, no example usage."
+)
+
+ESCALATION_FRESH_USER = "{task}"
+
 STUDY_SYSTEM = (
     "You are a patient, precise tutor for software developers. The learner's level is {level}: {level_hint} "
     "Teach the topic in long form, in Markdown: start with a short overview, then explain it step by step "

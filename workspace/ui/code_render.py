@@ -87,8 +87,9 @@ def escalation_trail(result: Mapping[str, Any] | None) -> str:
     for r in rounds:
         same = " (the coder's own model, given the findings)" if r["same_as_coder"] else ""
         verdict = "kept" if r["kept"] else "not better, earlier answer kept"
+        how = "".join(f"; {r[key]}" for key in ("note", "stopped") if r.get(key))
         lines.append(f"{r['round']}. {r['reason']} → `{r['model']}`{same}: confidence "
-                     f"{r['confidence_before']} → {r['confidence_after']}, {verdict}")
+                     f"{r['confidence_before']} → {r['confidence_after']}, {verdict}{how}")
     return "\n".join(lines)
 
 
