@@ -188,7 +188,7 @@ def test_the_judge_is_not_asked_when_no_score_could_cross_the_threshold(make_scr
 def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
                                        judge="not json at all", escalation=fenced(WRONG)),
-                             judge_retries=2, max_rounds=0)
+                             judge_retries=2, max_rounds=0, confidence_threshold=60)  # a score could cross it
     result = run(scripted, task=NO_EXAMPLE_TASK)
     judge_calls = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "judge"]
     assert len(judge_calls) == 3  # the first try and two retries, each told what was wrong
@@ -199,7 +199,8 @@ def test_unreadable_judge_json_is_retried_then_the_checks_decide(make_scripted):
 
 def test_a_judge_that_recovers_on_retry_is_used(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
-                                       judge=lambda n: "{oops" if n == 1 else judge_json(33)), max_rounds=0)
+                                       judge=lambda n: "{oops" if n == 1 else judge_json(33)), max_rounds=0,
+                             confidence_threshold=60)
     result = run(scripted, task=NO_EXAMPLE_TASK)
     assert result["verdict"]["judge_score"] == 33
 
@@ -303,7 +304,8 @@ def test_cancel_stops_the_run_and_its_model_calls(make_scripted):
 
 def test_stage_models_follow_chat_over_profile_over_global(make_scripted):
     scripted = make_scripted(script_of(coder=fenced(WRONG), tests=fenced(TESTS), reviewer=fenced(WRONG),
-                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1, drafts=1)
+                                       judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1, drafts=1,
+                             confidence_threshold=60)  # a judge score could cross it: the judge is asked
     profile = scripted.store.create_profile("P", model_overrides=None)
     scripted.store.update_profile(profile.id, model_overrides={"reviewer": "s-other", "judge": "s-other"})
     chat = scripted.store.create_chat(profile.id, model_overrides={"judge": "s-coder"})
