@@ -8,6 +8,8 @@ Configurations (in one run, one engine, the same tasks):
   big           the 1.5B alone, one greedy shot (only when it is installed)
   pipeline_big  the pipeline with the starter model as coder and test writer, the 1.5B as reviewer, judge
                 and escalation (only when it is installed)
+  pipeline-no-S the pipeline on the starter model with signal S turned off and the cascade run again
+                (S: examples, agreement, tests, reviewer, judge, escalation, early_stop): what S earns
 For each: pass rate on the hidden tests (which the pipeline never sees), wall time and tokens (the embedded
 engine decodes concurrent requests in one batch, so the wall time is the time; there is no engine queueing
 to take out). Each pipeline task's line also shows its confidence and verdict, to calibrate the formula
@@ -23,7 +25,7 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.pipeline_tasks import TASKS  # noqa: E402
 from workspace.engine import STARTER_MODEL, EngineServer  # noqa: E402
 from workspace.llm import LLMGateway  # noqa: E402
-from workspace.pipeline.code import CodePipeline, PipelineConfig, RoleModels  # noqa: E402
+from workspace.pipeline.code import SIGNALS, CodePipeline, PipelineConfig, RoleModels  # noqa: E402
 from workspace.pipeline.context import RunContext  # noqa: E402
 from workspace.pipeline.sandbox import Sandbox  # noqa: E402
 from workspace.pipeline.stages import Budget, Coder  # noqa: E402
@@ -126,9 +128,9 @@ def summarise(name: str, runs: list[TaskRun]) -> dict:
 
 
 def print_table(rows: list[dict], base: dict) -> None:
-    print(f"\n{'configuration':<14} {'pass %':>7} {'Δ pts':>7} {'wall s':>8} {'×coder':>7} {'tokens':>8} {'p50 s':>7}")
+    print(f"\n{'configuration':<22} {'pass %':>7} {'Δ pts':>7} {'wall s':>8} {'×coder':>7} {'tokens':>8} {'p50 s':>7}")
     for row in rows:
-        print(f"{row['name']:<14} {row['pass']:>7.1f} {row['pass'] - base['pass']:>+7.1f} {row['wall']:>8.1f} "
+        print(f"{row['name']:<22} {row['pass']:>7.1f} {row['pass'] - base['pass']:>+7.1f} {row['wall']:>8.1f} "
               f"{row['wall'] / base['wall']:>7.2f} {row['tokens']:>8} {row['p50']:>7.2f}")
 
 
@@ -219,6 +221,14 @@ def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_eve
         big = effective(Role.REVIEWER, BIG_MODEL, host)
         plans["big"] = lambda t: run_coder(gateway, sandbox, BIG_MODEL, t, budget)
         plans["pipeline_big"] = lambda t: run_pipeline(gateway, sandbox, RoleModels(small, big, big, big), t, config)
+    for name in configs:
+        if name.startswith("pipeline-no-"):
+            off = name.removeprefix("pipeline-no-")
+            if off not in SIGNALS:
+                raise SystemExit(f"unknown signal {off!r}: one of {', '.join(sorted(SIGNALS))}")
+            without = replace(config, signals=SIGNALS - {off})
+            plans[name] = lambda t, c=without: run_pipeline(gateway, sandbox, RoleModels(small, small, small, small),
+                                                            t, c)
     results: dict[str, list[TaskRun]] = {name: [] for name in configs if name in plans}
     for index, task in enumerate(tasks, 1):  # interleaved, so load swings hit every configuration alike
         for name in results:
@@ -227,7 +237,7 @@ def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_eve
             results[name].append(run)
             verdict = (f"  confidence {run.result['confidence']:>3} {run.result['outcome']:<8} "
                        f"{len(run.result['candidates'])} candidates, final {run.result['final']}" if run.result else "")
-            print(f"[{index}/{len(tasks)}] {task['name']:<22} {name:<13} {'PASS' if run.passed else 'fail'} "
+            print(f"[{index}/{len(tasks)}] {task['name']:<22} {name:<22} {'PASS' if run.passed else 'fail'} "
                   f"{run.wall_s:6.1f} s{verdict}", flush=True)
         if index == len(tasks) or index % report_every == 0:  # a long run still leaves figures if stopped
             report(results)
