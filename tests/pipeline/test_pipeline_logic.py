@@ -267,6 +267,7 @@ def test_a_stronger_escalation_model_writes_its_own_version_first(make_scripted)
     asked = scripted.gateway.calls[1]
     assert asked["model"] == "s-escalation" and asked["options"]["temperature"] == 0
     assert "a - b" not in str(asked["messages"])  # its own attempt at the task, not a repair of the draft
+    assert "add(2, 3) should be 5, got -1" in asked["messages"][-1]["content"]  # told what the checks found
     assert result["final_code"] == RIGHT and result["final_candidate"] == "escalation 1"
     [trail] = result["escalations"]
     assert trail["kept"] and not trail["same_as_coder"] and "below the threshold" in trail["reason"]

@@ -180,18 +180,18 @@ class _Run:
 
     def _fresh_escalation(self) -> bool:
         """Escalation round 1, before the judge (its score could not lift the draft over the threshold): the
-        stronger model writes its own version from the task alone. Given the failing code and the findings, the
-        1.5B fixed 1 of the 11 such bench tasks; writing its own, 4, in less than half the time (bench/NOTES.md).
-        Later rounds, after the reviewer and the judge, get the findings."""
+        stronger model writes its own version, given the task and the findings but not the failing code. Shown
+        the code, the 1.5B fixed 1 of the 11 such bench tasks; writing its own, 4, in less than half the time
+        (bench/NOTES.md). Later rounds, after the reviewer and the judge, get the best code too."""
         best = self.pool.best()
         before = confidence(self.pool.signals(best, None))
         self.early = {"before": before, "same": False,
                       "reason": (f"confidence {before} is below the threshold {self.config.confidence_threshold}: "
                                  + self._unsettled_reason(best)),
                       "note": "made before the judge: the stronger model's own attempt at the task"}
-        note = "its own attempt at the task, not a repair of the failing draft"
+        note = "its own attempt at the task, told what the checks found, not shown the failing draft"
         self._add([Escalation().fresh(self.ctx, self.models.escalation, self.task, self.language,
-                                      self._later_budget(), note)])
+                                      self._findings(best), self._later_budget(), note)])
         return "early_stop" in self.on and self._settled()
 
     def _stronger_reviewer(self) -> bool:

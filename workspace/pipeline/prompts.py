@@ -62,14 +62,14 @@ ESCALATION_USER = (
 )
 
 # Round 1 on a stronger model than the coder's: its own attempt, not a repair. Shown the failing code, the 1.5B
-# copied its mistakes (bench/NOTES.md); the findings it does get name what the code must do.
+# kept its mistakes (bench/NOTES.md); the findings (which examples fail, and how) it is given.
 ESCALATION_FRESH_SYSTEM = (
     "You are the strongest {language} programmer on the team. Write exactly what the task asks for: the complete, "
     "working code with any imports it needs. Reply with one ```{language} code block and nothing else: "
     "no explanations, no tests, no example usage."
 )
 
-ESCALATION_FRESH_USER = "{task}"
+ESCALATION_FRESH_USER = "{task}\n\nAn earlier attempt failed these checks:\n{findings}"
 
 STUDY_SYSTEM = (
     "You are a patient, precise tutor for software developers. The learner's level is {level}: {level_hint} "

@@ -150,13 +150,14 @@ class Escalation:
         ctx.close_stage(record, "done")
         return Candidate(record.label, extract_code(text, language) or best.code)
 
-    def fresh(self, ctx: RunContext, model: EffectiveModel, task: str, language: str, budget: Budget,
-              note: str) -> Candidate:
-        """Round 1 on a stronger model than the coder's: its own greedy attempt at the task (see code.py)."""
+    def fresh(self, ctx: RunContext, model: EffectiveModel, task: str, language: str, findings: str,
+              budget: Budget, note: str) -> Candidate:
+        """Round 1 on a stronger model than the coder's: its own greedy attempt at the task, told what the
+        checks found but not shown the failing code (see code.py)."""
         record = ctx.open_stage("escalation", "escalation 1", model)
         record.note = note
         text = ctx.generate(record, _messages(prompts.ESCALATION_FRESH_SYSTEM.format(language=language),
-                                              prompts.ESCALATION_FRESH_USER.format(task=task)),
+                                              prompts.ESCALATION_FRESH_USER.format(task=task, findings=findings)),
                             options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0})
         ctx.close_stage(record, "done")
         return Candidate(record.label, extract_code(text, language))
