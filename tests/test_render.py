@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from workspace.ui import render
 
 
-def message(role, content, status="ok", error=None, meta=None):
-    return SimpleNamespace(role=role, content=content, status=status, error=error, meta=meta or {})
+def message(role, content, status="ok", error=None, meta=None, model=None):
+    return SimpleNamespace(role=role, content=content, status=status, error=error, meta=meta or {}, model=model)
 
 
 def test_stopped_and_failed_answers_say_so_and_offer_regenerate():
@@ -32,6 +32,14 @@ def test_a_live_answer_replaces_the_last_assistant_bubble():
     live = render.with_live_answer(history, "Hel", "streaming", None)
     assert live == [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Hel"}]
     assert render.with_live_answer(history[:1], "", "streaming", None)[-1]["content"] == "…"
+
+
+def test_a_live_answer_keeps_the_note_that_another_model_answers():
+    history = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "…"}]
+    stored = [message("user", "q"), message("assistant", "", model="qwen2.5-coder:0.5b",
+                                             meta={"model_asked": "llama3.1:8b"})]
+    live = render.with_live_answer(history, "Hel", "streaming", None, stored)[-1]["content"]
+    assert live.startswith("Hel") and "answered by `qwen2.5-coder:0.5b`: `llama3.1:8b` is not installed" in live
 
 
 def test_pinned_chats_are_marked():

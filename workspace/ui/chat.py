@@ -193,7 +193,8 @@ class _Actions:
             # meanwhile (another tab) shows as stored.
             yield self._history(chat_id) if started else gr.skip()
             return
-        history = render.chatbot_messages(self.services.chat.messages(chat_id), chat_id)
+        messages = self.services.chat.messages(chat_id)
+        history = render.chatbot_messages(messages, chat_id)
         for snapshot in turn.follow():
             now_open = self._open_chat.shown(request, chat_id)
             if now_open != chat_id:
@@ -201,7 +202,7 @@ class _Actions:
                 # yield after that chat's own output, so the last word must be the open chat.
                 yield self._history(now_open or None)
                 return
-            yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error)
+            yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error, messages)
         yield self._history(chat_id)
 
     @shown_errors

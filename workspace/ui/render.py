@@ -111,9 +111,14 @@ def row_of(messages: Sequence[Any], message_id: str) -> int:
     return shown.index(message_id) if message_id in shown else 0
 
 
-def with_live_answer(history: list[dict[str, str]], text: str, status: str, error: str | None) -> list[dict[str, str]]:
-    """Replace the last (assistant) bubble with the live state of a running turn."""
-    live = {"role": "assistant", "content": answer_text(text, status, error)}
+def with_live_answer(history: list[dict[str, str]], text: str, status: str, error: str | None,
+                     messages: Sequence[Any] = ()) -> list[dict[str, str]]:
+    """Replace the last (assistant) bubble with the live state of a running turn. The answer being written, the
+    last of the stored `messages`, keeps its notes while it streams (which model answered in place of the one
+    asked for, older messages left out): they are known before its first word."""
+    answer = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    live = {"role": "assistant", "content": answer_text(text, status, error, getattr(answer, "meta", None),
+                                                         getattr(answer, "model", None))}
     if history and history[-1]["role"] == "assistant":
         return [*history[:-1], live]
     return [*history, live]

@@ -81,9 +81,10 @@ class _StudyActions:
         if not chat_id or self.services.chat.running(chat_id) is None:
             yield gr.skip()
             return
-        history = self._history(chat_id)
+        messages = self.services.chat.messages(chat_id)
+        history = render.chatbot_messages(messages)
         for snapshot in self.services.chat.follow(chat_id):
-            yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error)
+            yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error, messages)
         yield self._history(chat_id)
 
     def _sessions(self, profile_id: str, value: str) -> dict:
