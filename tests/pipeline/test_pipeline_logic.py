@@ -101,7 +101,8 @@ def test_answers_after_the_drafts_are_capped_by_the_code_they_start_from(make_sc
     changes = "".join(f"- change {n}\n" for n in range(1, 30))
     scripted = make_scripted(script_of(coder=fenced(WRONG), reviewer=fenced(WRONG) + "\n" + changes,
                                        judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
-    result = run(scripted, overrides={"reviewer": "s-coder"})  # a draft beside the review, escalation after it
+    # On the coder's model: a draft and the escalation's attempt beside the review.
+    result = run(scripted, overrides={"reviewer": "s-coder", "escalation": "s-coder"})
     later = [c for c in scripted.gateway.calls if stage_of(c["messages"]) in ("reviewer", "escalation")
              or c["options"].get("seed", 0) > 1003]  # the reviewer, the draft beside it, the escalation
     assert len(later) == 3
@@ -235,7 +236,7 @@ def test_a_lone_sampled_draft_that_passes_the_examples_settles_the_run(make_scri
     assert "the only candidate that does" in note
 
 
-def test_a_conflict_the_examples_settle_is_shown_but_does_not_escalate(make_scripted):
+def test_a_conflict_the_examples_settle_is_shown_but_escalates_no_further(make_scripted):
     coder = "def add(a, b):\n    return a * b"  # fails the example
     scripted = make_scripted(script_of(coder=fenced(coder), tests=fenced(TESTS), reviewer=fenced(RIGHT),
                                        judge=judge_json(90), escalation=fenced(coder)), drafts=1)
@@ -266,6 +267,7 @@ def test_a_stronger_escalation_model_writes_its_own_version_first(make_scripted)
     assert [stage_of(c["messages"]) for c in scripted.gateway.calls] == ["coder", "escalation"]
     asked = scripted.gateway.calls[1]
     assert asked["model"] == "s-escalation" and asked["options"]["temperature"] == 0
+    assert asked["options"]["num_predict"] == scripted.gateway.calls[0]["options"]["num_predict"]  # not capped
     assert "a - b" not in str(asked["messages"])  # its own attempt at the task, not a repair of the draft
     assert "add(2, 3) should be 5, got -1" in asked["messages"][-1]["content"]  # told what the checks found
     assert result["final_code"] == RIGHT and result["final_candidate"] == "escalation 1"
@@ -278,10 +280,11 @@ def test_a_stronger_escalation_model_writes_its_own_version_first(make_scripted)
 def test_after_a_stronger_models_own_attempt_fails_later_rounds_get_the_findings(make_scripted):
     escalation = {1: "def add(a, b):\n    return a * b", 2: RIGHT}
     scripted = make_scripted(script_of(coder=fenced(WRONG), reviewer=fenced(WRONG), judge=judge_json(10),
-                                       escalation=lambda n: fenced(escalation[n])), max_rounds=2)
+                                       escalation=lambda n: fenced(escalation[n])), max_rounds=3)
     result = run(scripted)
     repairs = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "escalation"]
     assert len(repairs) == 2 and "Best attempt so far" in repairs[1]["messages"][-1]["content"]
+    # Round 2 fixed it: no third round although three are allowed.
     assert [e["round"] for e in result["escalations"]] == [1, 2] and result["escalations"][1]["kept"]
     assert result["final_code"] == RIGHT and result["outcome"] == "passed"
 
@@ -351,7 +354,9 @@ def test_other_languages_get_a_syntax_check_or_say_the_models_decided(make_scrip
     assert result["verdict"]["checks"][0] == {"name": "parses", "passed": 1, "total": 1,
                                               "detail": "syntax checked with bash"}
     assert result["outcome"] == "unverified" and result["verdict"]["judge_score"] == 90
+    assert not result["escalations"]  # nothing ran it: the judge's 90 is over the threshold, no escalation
     broken = make_scripted(script_of(coder=fenced("if then fi (", "bash"), reviewer=fenced("if then fi (", "bash"),
                                      judge=judge_json(90), escalation=fenced("if then fi (", "bash")), max_rounds=1)
     result = run(broken, task="Print hi in bash.", language="bash")
     assert result["verdict"]["confidence"] == 0 and result["verdict"]["checks"][0]["passed"] == 0
+    assert [e["round"] for e in result["escalations"]] == [1]  # not parsing escalates, whatever the judge says

@@ -1,17 +1,17 @@
 """The code pipeline's orchestrator: coder drafts → checks → reviewer → judge → escalation, as a cascade.
 
 The cheapest signals come first and settle what they can (S*, arXiv 2502.14382; the cascade of
-arXiv 2405.15842). The greedy draft runs on the task's own examples and on variants of them
-(`inputs.py`, no model call); when it passes every example nothing else is asked. When it fails one and the
-escalation model is a stronger one, that model writes its own version first (escalation round 1). Otherwise the
-sampled drafts are asked for at once (the engine decodes them in one batch) and candidates are ranked
-by the examples they pass, then by how many others give the same outputs, then by the pipeline's own
-asserts; when the best passes every example and most of the drafts that do agree with it, the costlier
-stages are skipped (the trail says so). Otherwise the reviewer improves the best one (and, on the
-coder's own model, one more draft and the escalation's one attempt are made in that batch), the judge
-scores the result when a score could change what happens next, and a low confidence or a conflict
-escalates to another model, a bounded number of rounds, never ending on a worse candidate, stopping when
-an attempt repeats an earlier candidate.
+arXiv 2405.15842). The greedy draft runs on the task's own examples and on variants of them (`inputs.py`,
+no model call); when it passes every example nothing else is asked. When it fails one and the escalation
+model is a stronger one, that model writes its own version first (escalation round 1), which settles the run
+when it passes every example. Otherwise the sampled drafts are asked for at once (the engine decodes them in
+one batch) and candidates are ranked by the examples they pass, then by how many others give the same
+outputs, then by the pipeline's own asserts; when the best passes every example and most of the drafts that
+do agree with it, the costlier stages are skipped (the trail says so). Otherwise the reviewer improves the
+best one (and, on the coder's own model, one more draft and the escalation's one attempt are made in that
+batch), the judge scores the result when a score could change what happens next, and a low confidence or a
+conflict escalates to another model, a bounded number of rounds, never ending on a worse candidate,
+stopping when an attempt repeats an earlier candidate.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from workspace.pipeline.checks import Probes, differences
+from workspace.pipeline.checks import CandidateCheck, Probes, differences
 from workspace.pipeline.codetext import entry_name, extract_examples
 from workspace.pipeline.context import RunContext
 from workspace.pipeline.findings import conflicts_text
@@ -39,7 +39,7 @@ SIGNALS = frozenset({"examples", "agreement", "tests", "reviewer", "judge", "esc
 class PipelineConfig:
     drafts: int = 3
     confidence_threshold: int = 70
-    max_rounds: int = 2
+    max_rounds: int = 2  # escalation rounds in all, round 1 included when it comes early (fresh or beside the review)
     budget: Budget = Budget()
     signals: frozenset[str] = SIGNALS  # the benchmark turns each off to see what it earns
 
@@ -125,7 +125,7 @@ class _Run:
         """The greedy draft alone, run on the probes; it settles the run when it passes every example.
         Measured on the bench's 30 tasks: a greedy draft that passes every example was right 15 times in 19,
         and sampled drafts overturned none of the 4 wrong ones, while the 11 that fail one are where sampling
-        (or a bigger reviewer) finds right code (bench/NOTES.md)."""
+        (or a stronger model's own attempt) finds right code (bench/NOTES.md)."""
         self._add([self._draft(1)])
         return "early_stop" in self.on and self._greedy_settles()
 
@@ -190,21 +190,23 @@ class _Run:
                                  + self._unsettled_reason(best)),
                       "note": "made before the judge: the stronger model's own attempt at the task"}
         note = "its own attempt at the task, told what the checks found, not shown the failing draft"
+        # The full budget: this answer does not start from the failing draft, whose size says nothing of it.
         self._add([Escalation().fresh(self.ctx, self.models.escalation, self.task, self.language,
-                                      self._findings(best), self._later_budget(), note)])
+                                      self._findings(best), self.config.budget, note)])
         return "early_stop" in self.on and self._settled()
 
     def _stronger_reviewer(self) -> bool:
         return "reviewer" in self.on and self.models.reviewer.model != self.models.coder.model
 
     def _second_round(self) -> bool:
-        """Not settled by the drafts: the reviewer improves the best one; then every candidate runs on all the
-        probes again. When the reviewer is the coder's own model one more sampled draft joins the batch (the
-        bench lost a task without it), and when the escalation model is too, its one attempt (sampled, given
-        the findings) joins it instead of waiting for the judge: small models repair poorly (arXiv
-        2306.09896) and sampling is where their headroom is. The test writer is asked only when the task gives no
-        examples: otherwise the examples' variants already give inputs to compare on, at no model call, and
-        asserts with model-written expected values were the weakest signal measured."""
+        """Not settled yet (by the drafts, or before them when the reviewer is a bigger model): the reviewer
+        improves the best candidate; then every candidate runs on all the probes again. When the reviewer is the
+        coder's own model one more sampled draft joins the batch (the bench lost a task without it), and when the
+        escalation model is too, its one attempt (sampled, given the findings) joins it instead of waiting for the
+        judge: small models repair poorly (arXiv 2306.09896) and sampling is where their headroom is. The test
+        writer is asked only when the task gives no examples: otherwise the examples' variants already give
+        inputs to compare on, at no model call, and asserts with model-written expected values were the weakest
+        signal measured."""
         early = self._escalates_with_the_review()
         more = 1 if self.python and not self._stronger_reviewer() and self.config.drafts > 1 else 0
         with ThreadPoolExecutor(max_workers=3 + more) as pool:
@@ -233,7 +235,7 @@ class _Run:
         best = self.pool.best()
         self.early = {"before": confidence(self.pool.signals(best, None)), "same": True,
                       "reason": "the drafts do not settle it: " + self._unsettled_reason(best),
-                      "note": "made beside the review, in the same batch (the coder's own model)"}
+                      "note": "made beside the review, in the same batch"}
         return pool.submit(Escalation().attempt, self.ctx, self.models.escalation, self.task, self.language, best,
                            self._findings(best), 1, self._later_budget(), True)
 
@@ -334,7 +336,7 @@ class _Run:
         rounds = min(self.config.max_rounds, SAME_MODEL_ROUNDS) if same else self.config.max_rounds
         first = len(trail) + 1  # round 1 may have been made earlier (beside the review, or fresh)
         for round_no in range(first, rounds + 1):
-            reason = self._escalation_reason(verdict, threshold, round_no == first)
+            reason = self._escalation_reason(verdict, threshold, round_no == first, best.check)
             if not reason:
                 break
             attempt = Escalation().attempt(self.ctx, self.models.escalation, self.task, self.language, best,
@@ -372,13 +374,20 @@ class _Run:
             return new_verdict.confidence > old_verdict.confidence
         return confidence(self.pool.signals(new, None)) > confidence(self.pool.signals(old, None))
 
-    def _escalation_reason(self, verdict: Verdict, threshold: int, first: bool) -> str:
+    def _escalation_reason(self, verdict: Verdict, threshold: int, first: bool, check: CandidateCheck) -> str:
         if "escalation" not in self.on:
             return ""
         still_open = [c for c in verdict.conflicts if c.get("open")]
         if first and still_open:
             return (f"the coder's and the reviewer's versions disagree on {len(still_open)} input(s) and the task's "
                     "examples do not tell which is right")
+        if check.parses and not check.executed:
+            # Nothing could run the code: the judge's word is all there is (the formula's prior keeps a verdict
+            # resting on it alone below 70, so the confidence cannot decide).
+            score = verdict.judge_score
+            return "" if score is not None and score >= threshold else (
+                f"nothing could run this code and the judge's score ({score if score is not None else 'none'}) "
+                f"is below the threshold {threshold}")
         if verdict.confidence < threshold:
             return f"confidence {verdict.confidence} is below the threshold {threshold}"
         return ""

@@ -195,7 +195,10 @@ class _Actions:
             return
         messages = self.services.chat.messages(chat_id)
         history = render.chatbot_messages(messages, chat_id)
+        begun = False
         for snapshot in turn.follow():
+            if snapshot.text and not begun:  # the model has begun: every note of the answer is stored
+                messages, begun = self.services.chat.messages(chat_id), True
             now_open = self._open_chat.shown(request, chat_id)
             if now_open != chat_id:
                 # This browser opened another chat meanwhile. Gradio may still deliver the previous

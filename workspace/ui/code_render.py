@@ -86,7 +86,9 @@ def escalation_trail(result: Mapping[str, Any] | None) -> str:
     lines = ["**Escalation trail**", ""]
     for r in rounds:
         same = " (the coder's own model, given the findings)" if r["same_as_coder"] else ""
-        verdict = "kept" if r["kept"] else "not better, earlier answer kept"
+        # A round made early (its own attempt, or beside the review) competes with what came after it.
+        verdict = ("kept" if r["kept"] else "another candidate was chosen" if r.get("note")
+                   else "not better, earlier answer kept")
         how = "".join(f"; {r[key]}" for key in ("note", "stopped") if r.get(key))
         lines.append(f"{r['round']}. {r['reason']} → `{r['model']}`{same}: confidence "
                      f"{r['confidence_before']} → {r['confidence_after']}, {verdict}{how}")

@@ -114,8 +114,8 @@ def row_of(messages: Sequence[Any], message_id: str) -> int:
 def with_live_answer(history: list[dict[str, str]], text: str, status: str, error: str | None,
                      messages: Sequence[Any] = ()) -> list[dict[str, str]]:
     """Replace the last (assistant) bubble with the live state of a running turn. The answer being written, the
-    last of the stored `messages`, keeps its notes while it streams (which model answered in place of the one
-    asked for, older messages left out): they are known before its first word."""
+    last of the stored `messages`, keeps its notes while it streams (which model answers in place of the one
+    asked for, stored with it; older messages left out, stored before the model is asked)."""
     answer = next((m for m in reversed(messages) if m.role == "assistant"), None)
     live = {"role": "assistant", "content": answer_text(text, status, error, getattr(answer, "meta", None),
                                                          getattr(answer, "model", None))}

@@ -83,7 +83,10 @@ class _StudyActions:
             return
         messages = self.services.chat.messages(chat_id)
         history = render.chatbot_messages(messages)
+        begun = False
         for snapshot in self.services.chat.follow(chat_id):
+            if snapshot.text and not begun:  # the model has begun: every note of the answer is stored
+                messages, begun = self.services.chat.messages(chat_id), True
             yield render.with_live_answer(history, snapshot.text, snapshot.status, snapshot.error, messages)
         yield self._history(chat_id)
 
