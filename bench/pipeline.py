@@ -213,10 +213,10 @@ def _prepare_big(engine: EngineServer) -> bool:
 def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_every) -> None:
     budget, config = Budget(), PipelineConfig()
     small = effective(Role.CODER, STARTER_MODEL, host)
-    plans = {
-        "coder": lambda t: run_coder(gateway, sandbox, STARTER_MODEL, t, budget),
-        "pipeline": lambda t: run_pipeline(gateway, sandbox, RoleModels(small, small, small, small), t, config),
-    }
+
+    def on_small(c: PipelineConfig):  # every role on the starter model
+        return lambda t: run_pipeline(gateway, sandbox, RoleModels(small, small, small, small), t, c)
+    plans = {"coder": lambda t: run_coder(gateway, sandbox, STARTER_MODEL, t, budget), "pipeline": on_small(config)}
     if has_big:
         big = effective(Role.REVIEWER, BIG_MODEL, host)
         plans["big"] = lambda t: run_coder(gateway, sandbox, BIG_MODEL, t, budget)
@@ -226,9 +226,7 @@ def _run_all(engine, gateway, sandbox, host, tasks, configs, has_big, report_eve
             off = name.removeprefix("pipeline-no-")
             if off not in SIGNALS:
                 raise SystemExit(f"unknown signal {off!r}: one of {', '.join(sorted(SIGNALS))}")
-            without = replace(config, signals=SIGNALS - {off})
-            plans[name] = lambda t, c=without: run_pipeline(gateway, sandbox, RoleModels(small, small, small, small),
-                                                            t, c)
+            plans[name] = on_small(replace(config, signals=SIGNALS - {off}))
     results: dict[str, list[TaskRun]] = {name: [] for name in configs if name in plans}
     for index, task in enumerate(tasks, 1):  # interleaved, so load swings hit every configuration alike
         for name in results:

@@ -172,11 +172,16 @@ class _Run:
     def _escalates_fresh(self) -> bool:
         """The escalation model is another (stronger) model, and the greedy draft fails one of the task's examples:
         its confidence is capped below the threshold whatever the judge would say."""
-        greedy = self.pool.candidates[0]
         return (self.python and "escalation" in self.on and self.config.max_rounds > 0
                 and self.models.escalation.model != self.models.coder.model
-                and bool(greedy.check.examples) and not greedy.check.passes_all_examples()
-                and judge_range(self.pool.signals(greedy, None))[1] < self.config.confidence_threshold)
+                and self._capped_below_threshold(self.pool.candidates[0]))
+
+    def _capped_below_threshold(self, candidate: Candidate) -> bool:
+        """The candidate fails one of the task's examples, and the formula's cap keeps it below the threshold
+        whatever score the judge gave."""
+        check = candidate.check
+        return (bool(check.examples) and not check.passes_all_examples()
+                and judge_range(self.pool.signals(candidate, None))[1] < self.config.confidence_threshold)
 
     def _fresh_escalation(self) -> bool:
         """Escalation round 1, before the judge (its score could not lift the draft over the threshold): the
@@ -319,8 +324,7 @@ class _Run:
             return ""
         low, high = judge_range(self.pool.signals(best, None))
         threshold = self.config.confidence_threshold
-        if best.check.examples and not best.check.passes_all_examples() and high < threshold:
-            # The formula caps code that fails the task's own example below the threshold.
+        if self._capped_below_threshold(best):
             return (f"the best candidate fails {len(best.check.examples) - best.check.examples_passed} "
                     "of the task's examples")
         if high < threshold or low >= threshold:
