@@ -9,7 +9,14 @@ import pytest
 
 from workspace.history import RunHistory
 from workspace.pipeline.checks import parse_tests
-from workspace.pipeline.codetext import complete_block, entry_name, extract_code, extract_examples
+from workspace.pipeline.codetext import (
+    code_block_tail_begun,
+    complete_block,
+    drop_script_tail,
+    entry_name,
+    extract_code,
+    extract_examples,
+)
 from workspace.pipeline.verdict import Signals, confidence, read_judge
 from workspace.ui import code_render
 
@@ -44,6 +51,28 @@ def test_code_is_taken_from_the_right_fence():
     assert extract_code("```js\nlet a = 1\n```", "javascript") == "let a = 1"
     assert extract_code("def f():\n    return 1") == "def f():\n    return 1"  # no fence: the text itself
     assert not complete_block("```python\ndef f():")
+
+
+SOLUTION = ('import re\n\nLIMIT = 3\n\n\ndef slug(t):\n    """Lowercase.\nfor each word\n"""\n    return helper(t)\n\n'
+            '# a helper, after the function\ndef helper(t):\n    for word in t.split():\n        pass\n'
+            '    return t.lower()')
+
+
+def test_a_script_tail_after_the_function_is_dropped_and_nothing_else():
+    for tail in ("# Example usage\nprint(slug('A B'))\n", "\nresult = slug('x')\nprint(result)",
+                 "assert slug('A') == 'a'\n", "if __name__ == '__main__':\n    print(slug('Q'))\n",
+                 "# Test cases\n\nfor case in ['a']:\n    print(slug(case))\n"):
+        assert drop_script_tail(f"{SOLUTION}\n\n{tail}", "slug") == SOLUTION
+    assert drop_script_tail(SOLUTION, "slug") == SOLUTION  # its docstring's "for" line and helper stay
+    assert drop_script_tail("print('setup')\ndef slug(t):\n    return t", "slug").startswith("print")  # before it
+    assert drop_script_tail(f"{SOLUTION}\nprint(", None).endswith("print(")  # no function name: left alone
+
+
+def test_a_streamed_answer_stops_at_its_script_tail_not_inside_a_string():
+    assert code_block_tail_begun(f"```python\n{SOLUTION}\n\nprint(", "slug")
+    assert not code_block_tail_begun(f"```python\n{SOLUTION}", "slug")
+    assert not code_block_tail_begun('```python\ndef slug(t):\n    """Text\nprint(', "slug")  # an open docstring
+    assert not code_block_tail_begun("print(slug(1))", "slug")  # no code block opened yet
 
 
 def test_model_written_asserts_give_tests_and_inputs():

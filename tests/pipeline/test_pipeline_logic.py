@@ -61,6 +61,16 @@ def test_a_greedy_draft_that_passes_every_example_settles_the_run_alone(make_scr
     assert all("greedy draft passes all 1" in note for note in skipped.values())
 
 
+def test_the_coder_stops_reading_at_a_script_tail_and_drops_it(make_scripted):
+    tail = "\n\n# Example usage\nprint(add(2, 3))\n" + "print(add(1, 1))\n" * 40
+    scripted = make_scripted(script_of(coder=fenced(RIGHT + tail)))
+    result = run(scripted)
+    assert result["final_code"] == RIGHT and result["outcome"] == "passed"
+    coder = next(s for s in result["stages"] if s["label"] == "coder #1")
+    assert "read only as far as needed" in coder["note"]
+    assert coder["tokens_out"] < len(RIGHT + tail) // 8 // 2  # the scripted model streams 8 characters a token
+
+
 def test_sampled_drafts_that_pass_the_examples_and_agree_settle_the_run(make_scripted):
     drafts = {1: WRONG, 2: RIGHT, 3: RIGHT}
     scripted = make_scripted(script_of(coder=lambda n: fenced(drafts[n])))

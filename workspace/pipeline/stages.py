@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from workspace.pipeline import prompts
 from workspace.pipeline.checks import CandidateCheck, Probes, parse_tests
-from workspace.pipeline.codetext import change_notes, extract_code
-from workspace.pipeline.context import RunContext
+from workspace.pipeline.codetext import change_notes, code_block_tail_begun, drop_script_tail, entry_name, extract_code
+from workspace.pipeline.context import RunContext, StageRecord
 from workspace.pipeline.verdict import JUDGE_SCHEMA, JudgeAnswer, read_judge
 from workspace.routing import EffectiveModel
 from workspace.settings import Role
@@ -51,6 +51,16 @@ def _enough_changes(text: str) -> bool:
     return len(change_notes(text[:text.rfind("\n") + 1])) >= MAX_CHANGES
 
 
+def _code_answer(ctx: RunContext, record: StageRecord, messages: list[dict[str, str]], options: dict,
+                 task: str, language: str) -> str:
+    """A coder-like answer's code, read only until its script tail begins (usage prints, asserts: the prompt
+    asks for none) and without that tail; other languages are read to the block's end."""
+    entry = entry_name(task) if language == "python" else None
+    text = ctx.generate(record, messages, options=options,
+                        enough=(lambda text: code_block_tail_begun(text, entry)) if entry else None)
+    return drop_script_tail(extract_code(text, language), entry)
+
+
 def _messages(system: str, user: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -63,11 +73,11 @@ class Coder:
         """Draft `index` (1-based): the first greedy, the others sampled with their own seed."""
         record = ctx.open_stage("coder", f"coder #{index}", model)
         sampled = {"temperature": budget.temperature, "seed": 1000 + index} if index > 1 else {"temperature": 0}
-        text = ctx.generate(record, _messages(prompts.CODER_SYSTEM.format(language=language),
-                                              prompts.CODER_USER.format(task=task)),
-                            options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampled})
+        code = _code_answer(ctx, record, _messages(prompts.CODER_SYSTEM.format(language=language),
+                                                   prompts.CODER_USER.format(task=task)),
+                            {"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampled}, task, language)
         ctx.close_stage(record, "done")
-        return Candidate(record.label, extract_code(text, language))
+        return Candidate(record.label, code)
 
 
 class TestWriter:
@@ -145,10 +155,10 @@ class Escalation:
         user = prompts.ESCALATION_USER.format(task=task, language=language, code=best.code, findings=findings)
         # Another greedy answer from the same model would repeat the first: sample when it is the coder's model.
         sampling = {"temperature": budget.temperature, "seed": 2000 + round_no} if same_as_coder else {"temperature": 0}
-        text = ctx.generate(record, _messages(prompts.ESCALATION_SYSTEM.format(language=language), user),
-                            options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampling})
+        code = _code_answer(ctx, record, _messages(prompts.ESCALATION_SYSTEM.format(language=language), user),
+                            {"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampling}, task, language)
         ctx.close_stage(record, "done")
-        return Candidate(record.label, extract_code(text, language) or best.code)
+        return Candidate(record.label, code or best.code)
 
     def fresh(self, ctx: RunContext, model: EffectiveModel, task: str, language: str, findings: str,
               budget: Budget, note: str) -> Candidate:
@@ -156,8 +166,9 @@ class Escalation:
         checks found but not shown the failing code (see code.py)."""
         record = ctx.open_stage("escalation", "escalation 1", model)
         record.note = note
-        text = ctx.generate(record, _messages(prompts.ESCALATION_FRESH_SYSTEM.format(language=language),
-                                              prompts.ESCALATION_FRESH_USER.format(task=task, findings=findings)),
-                            options={"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0})
+        code = _code_answer(ctx, record, _messages(prompts.ESCALATION_FRESH_SYSTEM.format(language=language),
+                                                   prompts.ESCALATION_FRESH_USER.format(task=task, findings=findings)),
+                            {"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0},
+                            task, language)
         ctx.close_stage(record, "done")
-        return Candidate(record.label, extract_code(text, language))
+        return Candidate(record.label, code)
