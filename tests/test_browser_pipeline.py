@@ -35,3 +35,42 @@ def test_study_tab_streams_an_explanation(page):  # noqa: F811
     page.wait_for_function(
         "() => { const s = document.querySelector('#study-session input'); return s && s.value && "
         "s.value !== 'New session'; }")
+
+
+STUDY_LOG = "#study-conversation [role=log]"  # the Study tab Chatbot's scrolling element
+STUDY_ANSWER = "[...document.querySelectorAll('#study-conversation .bot-row')].pop()"
+STUDY_LENGTH = f"() => ({STUDY_ANSWER}?.innerText || '').length"
+# The stored answer, once it ends: its footer, and no longer the "…" of an answer about to begin (shown with one).
+STUDY_ENDED = f"() => {{ const a = {STUDY_ANSWER}; " \
+              "return !!a?.querySelector('.answer-meta') && !a.innerText.trim().startsWith('\u2026'); }"
+STUDY_FROM_END = f"() => {{ const log = document.querySelector('{STUDY_LOG}'); " \
+                 "return log.scrollHeight - log.scrollTop - log.clientHeight; }"
+
+
+def test_a_study_explanation_keeps_its_place_when_the_reader_scrolls_up(page):  # noqa: F811
+    page.locator("a.ws-nav", has_text="Study").click()
+    question = page.locator("#study-question textarea")
+    question.fill("List 40 Python built-in functions as a numbered list, each with a one-line example.")
+    question.press("Enter")
+    page.wait_for_function(f"() => {STUDY_ANSWER} && ({STUDY_ENDED})()")
+    question.fill("Now list 40 string methods the same way.")  # a follow-up in the same session
+    page.locator("#study-ask").click()  # (Enter's event may still be finishing: a click is another event)
+    # The follow-up is being written and the session overflows the explanation's box.
+    page.wait_for_function(f"""() => {{ const log = document.querySelector('{STUDY_LOG}');
+        return document.querySelectorAll('#study-conversation .bot-row').length === 2 &&
+               log.scrollHeight > log.clientHeight + 150 && !({STUDY_ENDED})(); }}""")
+    log = page.locator(STUDY_LOG)
+    log.evaluate("el => { el.scrollTop = 0; }")  # the reader goes up to the first answer
+    written = page.evaluate(STUDY_LENGTH)
+    # Updates went on meanwhile (or the answer ended, which re-renders it whole: that must not move it either).
+    page.wait_for_function(f"n => ({STUDY_LENGTH})() > n || ({STUDY_ENDED})()", arg=written + 24)
+    top, from_end = log.evaluate("el => [el.scrollTop, el.scrollHeight - el.scrollTop - el.clientHeight]")
+    assert top < 5 and from_end > 80, f"the explanation moved while the reader was above: {top}, {from_end}"
+    log.hover()
+    page.mouse.wheel(0, 20_000)  # back down to the end: the view follows the explanation again
+    page.wait_for_function(f"() => ({STUDY_FROM_END})() < 4")
+    written = page.evaluate(STUDY_LENGTH)
+    page.wait_for_function(f"n => (({STUDY_LENGTH})() > n || ({STUDY_ENDED})()) && ({STUDY_FROM_END})() < 4",
+                           arg=written + 12)
+    page.locator("#study-stop").click()  # ends the answer if it is still being written
+    page.wait_for_function(STUDY_ENDED)

@@ -6,7 +6,8 @@ import gradio as gr
 import pytest
 
 from workspace.ui import chat as chat_ui
-from workspace.ui import library
+from workspace.ui import library, render
+from workspace.ui import study as study_ui
 
 
 @pytest.fixture
@@ -150,3 +151,14 @@ def test_the_import_panel_says_how_to_import_an_export_over_the_pages_upload_lim
     hint = library.import_hint(SimpleNamespace(max_body_mb=25, max_import_mb=1024))
     assert "25 MB" in hint and "1024 MB" in hint and "/api/profiles/<profile id>/import" in hint
     assert library.import_hint(SimpleNamespace(max_body_mb=50, max_import_mb=50)) == ""
+
+
+def test_a_study_answer_that_ended_before_the_page_followed_it_shows_as_stored(services):
+    with gr.Blocks():
+        actions = study_ui.build(services)
+    chat_id, turn = services.study.ask("What is a tuple?", "beginner", services.profiles()[0].id)
+    assert turn.finished.wait(120)
+    *_, shown = actions.follow(chat_id)  # the page's follow, queued behind `ask`, begins only now
+    stored = services.chat.messages(chat_id)
+    assert stored[-1].role == "assistant" and stored[-1].content.strip()
+    assert shown == render.chatbot_messages(stored)  # not the "…" shown while it was about to start

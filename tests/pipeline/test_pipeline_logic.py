@@ -113,10 +113,13 @@ def test_answers_after_the_drafts_are_capped_by_the_code_they_start_from(make_sc
                                        judge=judge_json(10), escalation=fenced(WRONG)), max_rounds=1)
     # On the coder's model: a draft and the escalation's attempt beside the review.
     result = run(scripted, overrides={"reviewer": "s-coder", "escalation": "s-coder"})
-    later = [c for c in scripted.gateway.calls if stage_of(c["messages"]) in ("reviewer", "escalation")
-             or c["options"].get("seed", 0) > 1003]  # the reviewer, the draft beside it, the escalation
-    assert len(later) == 3
+    later = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "reviewer"
+             or (stage_of(c["messages"]) == "coder" and c["options"].get("seed", 0) > 1003)]  # and the draft
+    assert len(later) == 2
     assert all(c["options"]["num_predict"] == 2 * (len(WRONG) // 3) + 160 for c in later)
+    # The escalation's own attempt does not start from that code: the coder's full budget.
+    (escalation,) = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "escalation"]
+    assert escalation["options"]["num_predict"] == scripted.gateway.calls[0]["options"]["num_predict"]
     reviewer = next(c for c in result["candidates"] if c["label"] == "reviewer")
     assert reviewer["changes"] == [f"change {n}" for n in range(1, 7)]  # read no further than six changes
     note = next(s["note"] for s in result["stages"] if s["label"] == "reviewer")
@@ -355,6 +358,10 @@ def test_on_the_coders_own_model_the_escalation_is_made_beside_the_review(make_s
     (trail,) = result["escalations"]
     assert trail["same_as_coder"] and trail["kept"] and "beside the review" in trail["note"]
     assert "do not settle" in trail["reason"] and result["final_code"] == RIGHT
+    # Its own attempt, sampled, told what failed ("add(2, 3) should be 5, got -1"), not shown the failing code.
+    (call,) = [c for c in scripted.gateway.calls if stage_of(c["messages"]) == "escalation"]
+    asked = call["messages"][-1]["content"]
+    assert "add(2, 3)" in asked and "-1" in asked and WRONG not in asked and call["options"]["temperature"] > 0
 
 
 def test_other_languages_get_a_syntax_check_or_say_the_models_decided(make_scripted):

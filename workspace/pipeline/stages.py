@@ -161,14 +161,15 @@ class Escalation:
         return Candidate(record.label, code or best.code)
 
     def fresh(self, ctx: RunContext, model: EffectiveModel, task: str, language: str, findings: str,
-              budget: Budget, note: str) -> Candidate:
-        """Round 1 on a stronger model than the coder's: its own greedy attempt at the task, told what the
-        checks found but not shown the failing code (see code.py)."""
+              budget: Budget, note: str, same_as_coder: bool = False) -> Candidate:
+        """Its own attempt at the task, told what the checks found but not shown the failing code (code.py says
+        when). On the coder's own model it is sampled: a greedy answer would repeat the coder's first draft."""
         record = ctx.open_stage("escalation", "escalation 1", model)
         record.note = note
+        sampling = {"temperature": budget.temperature, "seed": 2001} if same_as_coder else {"temperature": 0}
         code = _code_answer(ctx, record, _messages(prompts.ESCALATION_FRESH_SYSTEM.format(language=language),
                                                    prompts.ESCALATION_FRESH_USER.format(task=task, findings=findings)),
-                            {"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, "temperature": 0},
+                            {"num_ctx": budget.num_ctx, "num_predict": budget.num_predict, **sampling},
                             task, language)
         ctx.close_stage(record, "done")
         return Candidate(record.label, code)

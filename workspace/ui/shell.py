@@ -196,33 +196,43 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
   window.addEventListener('resize', fit);
   // A running answer keeps its place while the user reads above it. Gradio 6.31's Chatbot, after each update
   // that finds it near its end, scrolls to the end 300 ms later, even when the user scrolled up meanwhile; so
-  // its autoscroll is off for the conversation (ui/chat.py) and this follows the end instead: on each change
-  // of the page, only while the user's last scroll (or Gradio's Scroll down button) left it at the end.
-  // Nothing is dispatched or held back: the updates go on, only the scroll position is the user's.
-  const LOG = '#conversation [role=log]';
-  let following = true, pinned = 0;  // whether at the end as last scrolled; the scrollTop it was left at
+  // its autoscroll is off for the chat's conversation and the study tab's explanation (ui/chat.py, ui/study.py)
+  // and this follows the end instead: on each change of the page, only while the user's last scroll (or
+  // Gradio's Scroll down button) left that log at its end. Nothing is dispatched or held back: the updates go
+  // on, only the scroll position is the user's. State is kept per Chatbot (by its id), not per element: Gradio
+  // may build a new log element for the same Chatbot.
+  const LOGS = ['conversation', 'study-conversation'];
+  const states = Object.fromEntries(LOGS.map((id) => [id, {following: true, pinned: 0}]));
+  const chatbotOf = (el) => LOGS.find((id) => el?.matches?.(`#${id} [role=log]`));
   const atEnd = (log) => log.scrollHeight - log.scrollTop - log.clientHeight < 4;
   document.addEventListener('scroll', (event) => {
-    const log = event.target;
-    if (!log.matches?.(LOG)) return;
-    if (atEnd(log)) following = true;
-    else if (log.scrollTop < pinned) following = false;  // the user went up
+    const log = event.target, id = chatbotOf(log);
+    if (!id) return;
+    const state = states[id];
+    if (atEnd(log)) state.following = true;
+    else if (log.scrollTop < state.pinned) state.following = false;  // the user went up
     // Down to near the end (Gradio's own 100 px): the answer may have grown while the user scrolled.
-    else if (log.scrollTop > pinned && log.scrollHeight - log.scrollTop - log.clientHeight < 100) following = true;
-    pinned = log.scrollTop;
+    else if (log.scrollTop > state.pinned && log.scrollHeight - log.scrollTop - log.clientHeight < 100) {
+      state.following = true;
+    }
+    state.pinned = log.scrollTop;
   }, true);
   // A wheel turned up stops following at once (the scroll it starts is reported a frame later).
   document.addEventListener('wheel', (event) => {
-    const log = event.target.closest?.(LOG);
-    if (log && event.deltaY < 0 && !event.ctrlKey && log.scrollHeight > log.clientHeight) following = false;
+    const log = event.target.closest?.('[role=log]'), id = chatbotOf(log);
+    if (id && event.deltaY < 0 && !event.ctrlKey && log.scrollHeight > log.clientHeight) {
+      states[id].following = false;
+    }
   }, {capture: true, passive: true});
   const follow = () => {
-    const log = document.querySelector(LOG);
-    if (!following || !log || !log.clientHeight) return;
-    // Moved up since, and not by a shorter content's clamp: the user's scroll, whose event is still to come.
-    if (log.scrollTop < pinned - 1 && !atEnd(log)) { following = false; return; }
-    log.scrollTop = log.scrollHeight;
-    pinned = log.scrollTop;
+    for (const id of LOGS) {
+      const log = document.querySelector(`#${id} [role=log]`), state = states[id];
+      if (!state.following || !log || !log.clientHeight) continue;  // a hidden tab's log has no height
+      // Moved up since, and not by a shorter content's clamp: the user's scroll, whose event is still to come.
+      if (log.scrollTop < state.pinned - 1 && !atEnd(log)) { state.following = false; continue; }
+      log.scrollTop = log.scrollHeight;
+      state.pinned = log.scrollTop;
+    }
   };
   new MutationObserver(follow).observe(document.body, {childList: true, subtree: true, characterData: true});
   document.addEventListener('load', follow, true);  // an image in a message grows it as it loads

@@ -24,8 +24,9 @@ def build(services: Services) -> "_StudyActions":
             session = gr.Dropdown(label="Session", choices=[NEW_SESSION], value="", elem_id="study-session")
             level = gr.Radio(label="Level", choices=list(LEVELS), value="intermediate", elem_id="study-level")
         with gr.Column(scale=4):
+            # autoscroll=False: the page's script follows the end while the reader is there (ui/shell.py).
             conversation = gr.Chatbot(label="Explanation", height=560, buttons=["copy", "copy_all"],
-                                      elem_id="study-conversation", feedback_options=None,
+                                      elem_id="study-conversation", feedback_options=None, autoscroll=False,
                                       placeholder="Ask about a topic: a long-form explanation with examples and a "
                                                   "short quiz comes back.")
             question = gr.Textbox(placeholder="A topic or a question (Enter sends)", lines=1, max_lines=8,
@@ -78,8 +79,13 @@ class _StudyActions:
 
     @shown_errors
     def follow(self, chat_id: str | None):
-        if not chat_id or self.services.chat.running(chat_id) is None:
+        if not chat_id:
             yield gr.skip()
+            return
+        if self.services.chat.running(chat_id) is None:
+            # Ended before this follow began (a short answer, a model that failed at once): what `ask` showed
+            # was the "…" of the answer about to be written, so show it as stored.
+            yield self._history(chat_id)
             return
         messages = self.services.chat.messages(chat_id)
         history = render.chatbot_messages(messages)
