@@ -49,6 +49,8 @@ STUDY_FROM_END = f"() => {{ const log = document.querySelector('{STUDY_LOG}'); "
 
 def test_a_study_explanation_keeps_its_place_when_the_reader_scrolls_up(page):  # noqa: F811
     page.locator("a.ws-nav", has_text="Study").click()
+    # The tab restored (its profile chosen): a restore arriving after the question would clear the session.
+    page.wait_for_function("() => document.querySelector('#study-profile input')?.value")
     question = page.locator("#study-question textarea")
     question.fill("List 40 Python built-in functions as a numbered list, each with a one-line example.")
     question.press("Enter")

@@ -95,3 +95,10 @@ def test_an_answer_cut_inside_a_code_block_closes_it_before_its_notes_and_footer
     assert shown.count("```") == 2 and "Stopped" in after_code and "answer-meta" in after_code
     whole = "```python\nx = 1\n```\n\n  ```\nindented fence\n  ```"
     assert render.answer_text(whole, "ok", None) == whole  # closed blocks are left as they are
+
+
+def test_an_answer_cut_inside_a_code_block_of_a_list_item_closes_it_inside_the_item():
+    # Closed at the margin, the fence would end the list item and open a new block around the notes (seen when
+    # a study answer hit its token limit inside an example).
+    cut = "1. **`len()`**\n   ```python\n   len([1, 2])\n   ```\n\n2. **`max()`**\n   ```python\n  "
+    assert render.closed_code(cut) == cut + "\n   ```"

@@ -32,9 +32,14 @@ def answer_text(content: str, status: str, error: str | None, meta: dict | None 
 
 def closed_code(text: str) -> str:
     """`text` with a code block left open (an answer cut short inside it) closed: else the notes and the footer
-    after it would show as code."""
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    return text + "\n```" if fences % 2 else text
+    after it would show as code. The closing fence takes the opening one's indent: a block inside a list item
+    closed at the margin would end the item and open a new block there, around the notes."""
+    open_indent = None
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("```"):
+            open_indent = line[:len(line) - len(stripped)] if open_indent is None else None
+    return text if open_indent is None else f"{text}\n{open_indent}```"
 
 
 def fallback_note(model: str | None, asked: str | None) -> str:
