@@ -9,14 +9,8 @@ import pytest
 
 from workspace.history import RunHistory
 from workspace.pipeline.checks import parse_tests
-from workspace.pipeline.codetext import (
-    code_block_tail_begun,
-    complete_block,
-    drop_script_tail,
-    entry_name,
-    extract_code,
-    extract_examples,
-)
+from workspace.pipeline.codetext import complete_block, entry_name, extract_code, extract_examples
+from workspace.pipeline.script_tail import drop_script_tail, stream_reached_tail, tail_wanted
 from workspace.pipeline.verdict import Signals, confidence, read_judge
 from workspace.ui import code_render
 
@@ -59,20 +53,34 @@ SOLUTION = ('import re\n\nLIMIT = 3\n\n\ndef slug(t):\n    """Lowercase.\nfor ea
 
 
 def test_a_script_tail_after_the_function_is_dropped_and_nothing_else():
-    for tail in ("# Example usage\nprint(slug('A B'))\n", "\nresult = slug('x')\nprint(result)",
+    for tail in ("# Example usage\nprint(slug('A B'))\n", "\nslug('x')\nprint(slug('y'))",
                  "assert slug('A') == 'a'\n", "if __name__ == '__main__':\n    print(slug('Q'))\n",
                  "# Test cases\n\nfor case in ['a']:\n    print(slug(case))\n"):
         assert drop_script_tail(f"{SOLUTION}\n\n{tail}", "slug") == SOLUTION
     assert drop_script_tail(SOLUTION, "slug") == SOLUTION  # its docstring's "for" line and helper stay
+    # Code among the tail stays: a helper after a print, a table a loop fills, a constant from the function.
+    for code in ("T = {}\nfor i in range(3):\n    T[i] = i", "CACHE = slug('x')\n\ndef g():\n    return CACHE"):
+        assert drop_script_tail(f"{SOLUTION}\n\n{code}", "slug") == f"{SOLUTION}\n\n{code}"
+    helper_after = drop_script_tail(f"{SOLUTION}\n\nprint(slug('A'))\n\ndef later():\n    return 1", "slug")
+    assert "print" not in helper_after and helper_after.endswith("def later():\n    return 1")
     assert drop_script_tail("print('setup')\ndef slug(t):\n    return t", "slug").startswith("print")  # before it
     assert drop_script_tail(f"{SOLUTION}\nprint(", None).endswith("print(")  # no function name: left alone
+    assert drop_script_tail(f"{SOLUTION}\n\nprint(slug(", "slug") == SOLUTION  # a stream cut at the tail
 
 
-def test_a_streamed_answer_stops_at_its_script_tail_not_inside_a_string():
-    assert code_block_tail_begun(f"```python\n{SOLUTION}\n\nprint(", "slug")
-    assert not code_block_tail_begun(f"```python\n{SOLUTION}", "slug")
-    assert not code_block_tail_begun('```python\ndef slug(t):\n    """Text\nprint(', "slug")  # an open docstring
-    assert not code_block_tail_begun("print(slug(1))", "slug")  # no code block opened yet
+def test_a_streamed_answer_stops_at_a_tail_only_once_the_code_before_it_is_complete():
+    assert stream_reached_tail(f"```python\n{SOLUTION}\n\nprint(slug('a'))\n", "slug")
+    assert not stream_reached_tail(f"```python\n{SOLUTION}\n\nprint(", "slug")  # an unfinished line
+    assert not stream_reached_tail(f"```python\n{SOLUTION}\n\nfor", "slug")  # "for" may become "format = …"
+    assert not stream_reached_tail('```python\ndef slug(t):\n    """Text\nprint(1)\n', "slug")  # an open docstring
+    assert not stream_reached_tail("print(slug(1))\n", "slug")  # no code block opened yet
+    # The function calls a helper not written yet: read on, the helper may follow the print.
+    assert not stream_reached_tail("```python\ndef slug(t):\n    return fix(t)\n\nprint(slug('a'))\n", "slug")
+
+
+def test_a_task_that_asks_for_a_script_or_printing_keeps_its_tail():
+    assert tail_wanted("Write a script that reads stdin") and tail_wanted("Add a `__main__` block")
+    assert tail_wanted("print the table") and not tail_wanted(TASK)
 
 
 def test_model_written_asserts_give_tests_and_inputs():

@@ -1,8 +1,6 @@
 """Reading model answers and task texts: fenced code blocks, the function's name, the task's own examples.
 
-Pure text work, no model and no execution. A script tail (usage prints, asserts, a `__main__` block after
-the function) is found so the coder's answer can stop there and drop it: the prompt asks for none, the small
-model writes one in about a quarter of its answers, and every token of it costs time.
+Pure text work, no model and no execution (the script tail of an answer: `script_tail.py`).
 
 Examples are recognised in the forms users write them: doctest lines (`>>> f(2)` then the expected value),
 and one-line forms such as `f(2) -> 4`, `f(2) == 4`, `f(2) => 4`, `f(2) → 4`, `f(2) returns 4` or
@@ -15,14 +13,12 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Iterator
 
 FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
 SEPARATOR = re.compile(r"->|=>|→|==|\bshould return\b|\breturns\b|\bgives\b|\bis\b", re.I)
 DEF_IN_TASK = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(")
 BACKTICKED_CALL = re.compile(r"`([A-Za-z_]\w*)\s*\(")
 MAX_EXAMPLES = 20
-TAIL_STARTS = (r"print\(", r"assert\b", r"if\s+__name__\b", r"for\b", r"while\b")
 VALUE_NAMES = frozenset({"True", "False", "None", "set", "frozenset", "float", "int", "str", "tuple", "list",
                          "dict", "bytes", "complex", "range"})
 
@@ -56,51 +52,6 @@ def extract_code(text: str, language: str = "python") -> str:
     tagged = [body for tag, body in blocks if tag in aliases]
     # Several blocks of the language: the largest is the solution, the small ones are usually usage examples.
     return max(tagged or [body for _, body in blocks], key=len).strip("\n")
-
-
-def script_tail_starts(code: str, entry: str) -> Iterator[int]:
-    """Where a script tail may begin in `code`: each top-level line after the `entry` function's def that runs
-    something — a print, an assert, a loop, a call of `entry` (or a name set from one), the `__main__` guard —
-    together with the comments and blank lines just before it. (A line of an unindented docstring can look
-    like one: `_before_tail` keeps the first whose code before it parses.)"""
-    runs = re.compile("|".join((*TAIL_STARTS, rf"(?:\w+\s*=\s*)?{re.escape(entry)}\(")))
-    seen_entry, offset, lead = False, 0, None  # lead: where the comments and blank lines before this line began
-    for line in code.splitlines(keepends=True):
-        if re.match(rf"(?:async\s+)?def\s+{re.escape(entry)}\s*\(", line):
-            seen_entry, lead = True, None
-        elif not line.strip() or line.startswith("#"):
-            lead = offset if lead is None else lead
-        elif line[0] in " \t":
-            lead = None  # a body line: the comments above it belong to the code
-        elif seen_entry and runs.match(line):
-            yield offset if lead is None else lead
-        else:
-            lead = None
-        offset += len(line)
-
-
-def drop_script_tail(code: str, entry: str | None) -> str:
-    """`code` without its script tail, when it has one and what is left parses; else `code` unchanged."""
-    kept = _before_tail(code, entry) if entry else None
-    return code if kept is None else kept
-
-
-def code_block_tail_begun(text: str, entry: str) -> bool:
-    """True once the first code block of a streamed answer has reached a script tail."""
-    start = text.find("```")
-    newline = text.find("\n", start) if start >= 0 else -1
-    return newline >= 0 and _before_tail(text[newline + 1:], entry) is not None
-
-
-def _before_tail(code: str, entry: str) -> str | None:
-    for cut in script_tail_starts(code, entry):
-        kept = code[:cut].rstrip()
-        try:
-            ast.parse(kept)
-        except SyntaxError:
-            continue
-        return kept
-    return None
 
 
 def change_notes(text: str) -> list[str]:

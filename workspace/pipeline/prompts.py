@@ -61,8 +61,8 @@ ESCALATION_USER = (
     "Task:\n{task}\n\nBest attempt so far:\n```{language}\n{code}\n```\n\nWhat is wrong with it:\n{findings}"
 )
 
-# Round 1 on a stronger model than the coder's: its own attempt, not a repair. Shown the failing code, the 1.5B
-# kept its mistakes (bench/NOTES.md); the findings (which examples fail, and how) it is given.
+# The escalation's own attempt, not a repair (round 1 on a stronger model; the one round on the coder's own,
+# sampled). Shown the failing code, both models kept its mistakes (bench/NOTES.md); the findings it is given.
 ESCALATION_FRESH_SYSTEM = (
     "You are the strongest {language} programmer on the team. Write exactly what the task asks for: the complete, "
     "working code with any imports it needs. Reply with one ```{language} code block and nothing else: "

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from workspace.pipeline import prompts
 from workspace.pipeline.checks import CandidateCheck, Probes, parse_tests
-from workspace.pipeline.codetext import change_notes, code_block_tail_begun, drop_script_tail, entry_name, extract_code
+from workspace.pipeline.codetext import change_notes, entry_name, extract_code
 from workspace.pipeline.context import RunContext, StageRecord
+from workspace.pipeline.script_tail import drop_script_tail, stream_reached_tail, tail_wanted
 from workspace.pipeline.verdict import JUDGE_SCHEMA, JudgeAnswer, read_judge
 from workspace.routing import EffectiveModel
 from workspace.settings import Role
@@ -54,10 +55,13 @@ def _enough_changes(text: str) -> bool:
 def _code_answer(ctx: RunContext, record: StageRecord, messages: list[dict[str, str]], options: dict,
                  task: str, language: str) -> str:
     """A coder-like answer's code, read only until its script tail begins (usage prints, asserts: the prompt
-    asks for none) and without that tail; other languages are read to the block's end."""
-    entry = entry_name(task) if language == "python" else None
+    asks for none) and without that tail (`script_tail`); other languages, and tasks that ask for a script or
+    printing, are read to the block's end and kept whole."""
+    entry = entry_name(task) if language == "python" and not tail_wanted(task) else None
     text = ctx.generate(record, messages, options=options,
-                        enough=(lambda text: code_block_tail_begun(text, entry)) if entry else None)
+                        enough=(lambda text: stream_reached_tail(text, entry)) if entry else None)
+    if entry and stream_reached_tail(text, entry):
+        text = text[:text.rfind("\n") + 1]  # stopped there: the unfinished line after it goes
     return drop_script_tail(extract_code(text, language), entry)
 
 

@@ -202,13 +202,14 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
   // on, only the scroll position is the user's. State is kept per Chatbot (by its id), not per element: Gradio
   // may build a new log element for the same Chatbot.
   const LOGS = ['conversation', 'study-conversation'];
-  const states = Object.fromEntries(LOGS.map((id) => [id, {following: true, pinned: 0}]));
+  const states = Object.fromEntries(LOGS.map((id) => [id, {following: true, pinned: 0, log: null}]));
   const chatbotOf = (el) => LOGS.find((id) => el?.matches?.(`#${id} [role=log]`));
   const atEnd = (log) => log.scrollHeight - log.scrollTop - log.clientHeight < 4;
   document.addEventListener('scroll', (event) => {
     const log = event.target, id = chatbotOf(log);
     if (!id) return;
     const state = states[id];
+    if (state.log !== log) { state.log = log; state.pinned = log.scrollTop; }
     if (atEnd(log)) state.following = true;
     else if (log.scrollTop < state.pinned) state.following = false;  // the user went up
     // Down to near the end (Gradio's own 100 px): the answer may have grown while the user scrolled.
@@ -227,7 +228,11 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
   const follow = () => {
     for (const id of LOGS) {
       const log = document.querySelector(`#${id} [role=log]`), state = states[id];
-      if (!state.following || !log || !log.clientHeight) continue;  // a hidden tab's log has no height
+      if (!log || !log.clientHeight) { state.log = null; continue; }  // a hidden tab's log has no height
+      // A new log element, or one shown again (the browser reset its scroll while hidden): its position now is
+      // where it was left, not a scroll by the user.
+      if (state.log !== log) { state.log = log; state.pinned = log.scrollTop; }
+      if (!state.following) continue;
       // Moved up since, and not by a shorter content's clamp: the user's scroll, whose event is still to come.
       if (log.scrollTop < state.pinned - 1 && !atEnd(log)) { state.following = false; continue; }
       log.scrollTop = log.scrollHeight;
