@@ -58,10 +58,15 @@ def _code_answer(ctx: RunContext, record: StageRecord, messages: list[dict[str, 
     asks for none) and without that tail (`script_tail`); other languages, and tasks that ask for a script or
     printing, are read to the block's end and kept whole."""
     entry = entry_name(task) if language == "python" and not tail_wanted(task) else None
-    text = ctx.generate(record, messages, options=options,
-                        enough=(lambda text: stream_reached_tail(text, entry)) if entry else None)
-    if entry and stream_reached_tail(text, entry):
-        text = text[:text.rfind("\n") + 1]  # stopped there: the unfinished line after it goes
+    stopped: list[bool] = []  # set when reading stopped at the tail
+
+    def at_tail(text: str) -> bool:
+        if stream_reached_tail(text, entry):
+            stopped.append(True)
+        return bool(stopped)
+    text = ctx.generate(record, messages, options=options, enough=at_tail if entry else None)
+    if stopped:
+        text = text[:text.rfind("\n") + 1]  # the unfinished line after the tail's first line goes
     return drop_script_tail(extract_code(text, language), entry)
 
 

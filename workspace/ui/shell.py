@@ -199,8 +199,8 @@ HEAD = """<meta name="theme-color" content="#1f6feb">
   // its autoscroll is off for the chat's conversation and the study tab's explanation (ui/chat.py, ui/study.py)
   // and this follows the end instead: on each change of the page, only while the user's last scroll (or
   // Gradio's Scroll down button) left that log at its end. Nothing is dispatched or held back: the updates go
-  // on, only the scroll position is the user's. State is kept per Chatbot (by its id), not per element: Gradio
-  // may build a new log element for the same Chatbot.
+  // on, only the scroll position is the user's. Whether the user follows is kept per Chatbot (by its id): Gradio
+  // may build a new log element for the same Chatbot, whose position is then taken afresh.
   const LOGS = ['conversation', 'study-conversation'];
   const states = Object.fromEntries(LOGS.map((id) => [id, {following: true, pinned: 0, log: null}]));
   const chatbotOf = (el) => LOGS.find((id) => el?.matches?.(`#${id} [role=log]`));
