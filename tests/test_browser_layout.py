@@ -30,10 +30,13 @@ def wait_sidebar(page, open_: bool) -> None:  # noqa: F811
     page.wait_for_function("(o) => document.querySelector('#sidebar').classList.contains('open') === o", arg=open_)
 
 
+CHAT_LIST_VISIBLE = """() => { const r = document.querySelector('#chat-list').getBoundingClientRect();
+    return r.right > 0 && r.left < window.innerWidth; }"""
+
+
 def chat_list_visible(page) -> bool:  # noqa: F811
     """Whether the chat list is on screen (a closed sidebar slides out of the viewport)."""
-    return page.evaluate("""() => { const r = document.querySelector('#chat-list').getBoundingClientRect();
-        return r.right > 0 && r.left < window.innerWidth; }""")
+    return page.evaluate(CHAT_LIST_VISIBLE)
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -44,6 +47,8 @@ def test_conversation_and_message_box_on_the_first_screen_and_the_sidebar_toggle
     page.wait_for_function("() => document.querySelector('#sidebar .toggle-button')")
     phone = viewport is PHONE
     wait_sidebar(page, not phone)
+    # Gradio's sidebar slides: its class changes at once, the chat list is on screen once the slide ends.
+    page.wait_for_function(f"(o) => ({CHAT_LIST_VISIBLE})() === o", arg=not phone)
     assert on_first_screen(page, "#conversation") and on_first_screen(page, "#message-box")
     assert on_first_screen(page, "#send") and chat_list_visible(page) == (not phone)
     # The header says what answers in words, and shows no loopback address to open.
