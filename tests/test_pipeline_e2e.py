@@ -13,8 +13,11 @@ from tests.test_app import client_for
 from workspace.backend import parameter_count
 from workspace.pipeline.sandbox import Sandbox
 
-# No example in the task, so nothing settles it early: every stage runs.
+# No example in the task: a greedy draft that loads cleanly is kept, and every later stage says why it was skipped.
 SQUARE_TASK = "Write a Python function `square(n)` that returns n multiplied by itself."
+# The issue's task as people type it: the name in prose, no backticks, no def line.
+PROSE_TASK = ("Write is_palindrome(s) that ignores case and non-letters.\n"
+              ">>> is_palindrome('A man, a plan, a canal: Panama')\nTrue\n>>> is_palindrome('abc')\nFalse\n")
 ADD_TASK = "Write a Python function `add(a, b)` that returns a + b.\n>>> add(2, 3)\n5\n"
 
 
@@ -52,10 +55,13 @@ def test_rest_code_runs_every_stage_streams_and_saves_into_the_chat(api, running
     assert lines[0] == {"event": "run", "run_id": result["run_id"]}  # first, so the client can cancel it
     assert {"run_id", "final_code", "language", "verdict", "stages", "escalations", "outcome"} <= set(result)
     assert set(result["verdict"]) >= {"confidence", "checks", "conflicts", "issues", "judge_score"}
-    assert 0 <= result["verdict"]["confidence"] <= 100 and result["outcome"] in ("passed", "failed")
-    done = {s["stage"] for s in result["stages"] if s["status"] in ("done", "failed")}
-    assert {"coder", "tests", "reviewer", "judge"} <= done
-    assert {e["stage"] for e in lines if e.get("event") == "delta"} >= {"coder", "tests", "reviewer"}
+    assert 0 <= result["verdict"]["confidence"] <= 100 and result["outcome"] in ("unverified", "failed")
+    by_stage = {s["stage"]: s for s in result["stages"]}  # the last record of each stage
+    assert {"coder", "tests", "reviewer", "judge"} <= set(by_stage)
+    assert next(s for s in result["stages"] if s["label"] == "coder #1")["status"] == "done"
+    if result["outcome"] == "unverified":  # the greedy draft loaded cleanly: kept, the rest skipped with the reason
+        assert all(by_stage[s]["status"] == "skipped" and by_stage[s]["note"] for s in ("tests", "reviewer", "judge"))
+    assert "coder" in {e["stage"] for e in lines if e.get("event") == "delta"}
     # The app's settings name models this engine lacks: the coder falls back to the chat (starter) model,
     # reviewer, judge and escalation to the strongest installed one (the 1.5B where it is installed).
     sizes = {m["name"]: parameter_count(m["parameter_size"]) for m in api.get("/models").json()["models"]}
@@ -76,6 +82,15 @@ def test_rest_code_runs_every_stage_streams_and_saves_into_the_chat(api, running
     with api.stream("GET", f"/code/runs/{result['run_id']}/events") as replay:  # another device re-attaching
         replayed = [json.loads(line) for line in replay.iter_lines() if line.strip()]
     assert replayed[-1] == lines[-1] and len(replayed) == len(lines)
+
+
+def test_a_task_typed_in_prose_runs_its_examples(api):
+    """The issue's task with the name in prose: the checks list the task's two examples as run."""
+    result = ndjson(api, "/code", {"task": PROSE_TASK, "stream": True})[-1]["result"]
+    examples = [c for c in result["verdict"]["checks"] if c["name"] == "examples from the task"]
+    assert examples and examples[0]["total"] == 2, result["verdict"]["checks"]
+    assert result["entry"] == "is_palindrome" and result["outcome"] in ("passed", "failed", "unverified")
+    assert "no function name" not in " ".join(s["note"] for s in result["stages"])
 
 
 def test_rest_code_rejects_bad_input_clearly(api):

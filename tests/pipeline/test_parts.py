@@ -9,7 +9,8 @@ import pytest
 
 from workspace.history import RunHistory
 from workspace.pipeline.checks import parse_tests
-from workspace.pipeline.codetext import complete_block, entry_name, extract_code, extract_examples
+from workspace.pipeline.codetext import complete_block, extract_code, extract_examples
+from workspace.pipeline.entry import entry_name
 from workspace.pipeline.script_tail import drop_script_tail, stream_reached_tail, tail_wanted
 from workspace.pipeline.verdict import Signals, confidence, read_judge
 from workspace.ui import code_render

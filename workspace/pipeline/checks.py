@@ -18,6 +18,7 @@ from typing import Sequence
 
 from workspace.pipeline import harness
 from workspace.pipeline.codetext import Example, calls_entry
+from workspace.pipeline.entry import from_code
 from workspace.pipeline.sandbox import Sandbox, SandboxLimits
 
 PER_CALL_S = 1.0
@@ -45,6 +46,7 @@ class Probes:
     examples: tuple[Example, ...] = ()
     tests: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
+    entry: str | None = None  # the function they call
 
 
 @dataclass
@@ -59,6 +61,7 @@ class CandidateCheck:
     terminated: bool = True
     executed: bool = False  # False: only parsed or syntax-checked (or nothing could run it)
     note: str = ""
+    ran_as: str | None = None  # the function the probes ran against when the code does not define the entry
 
     @property
     def examples_passed(self) -> int:
@@ -104,8 +107,10 @@ def check_python(sandbox: Sandbox, code: str, probes: Probes, cancel: threading.
     if problem:
         return CandidateCheck(parses=False, error=f"does not parse: {problem}",
                               examples=[_example(e, False, "not run") for e in probes.examples])
+    ran_as = stand_in(code, probes.entry)
     spec = {"per_call_s": PER_CALL_S, "examples": [e.__dict__ for e in probes.examples],
-            "tests": list(probes.tests), "inputs": list(probes.inputs)}
+            "tests": list(probes.tests), "inputs": list(probes.inputs),
+            "alias": [probes.entry, ran_as] if ran_as else None}
     run = sandbox.run_python(harness.SOURCE, files={"solution.py": code, "probes.json": json.dumps(spec)},
                              cancel=cancel)
     report = _harness_report(run.stdout)
@@ -116,7 +121,30 @@ def check_python(sandbox: Sandbox, code: str, probes: Probes, cancel: threading.
     examples = [_example(e, r["passed"], r["got"]) for e, r in zip(probes.examples, report["examples"])]
     tests = [{"test": t, **r} for t, r in zip(probes.tests, report["tests"])]
     return CandidateCheck(parses=True, error=report["load"], examples=examples, tests=tests,
-                          outputs=tuple(report["outputs"]), terminated=report["over_budget"] == 0, executed=True)
+                          outputs=tuple(report["outputs"]), terminated=report["over_budget"] == 0, executed=True,
+                          ran_as=ran_as)
+
+
+def stand_in(code: str, entry: str | None) -> str | None:
+    """The function the probes run against when the code does not define the one they call: its single
+    top-level function (a draft that calls `is_palindrome` `check_palindrome` still gets its examples run)."""
+    if not entry:
+        return None
+    tree = ast.parse(code)
+    defined = {target.id for node in tree.body for target in _bound_names(node)}
+    if entry in defined:
+        return None
+    target = from_code(code)
+    return target if target and target != entry else None
+
+
+def _bound_names(node: ast.stmt) -> list[ast.Name]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [ast.Name(node.name)]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [ast.Name((a.asname or a.name).split(".")[0]) for a in node.names]
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return [n for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
 def check_syntax(sandbox: Sandbox, code: str, language: str, cancel: threading.Event | None = None) -> CandidateCheck:

@@ -20,14 +20,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from workspace.pipeline.checks import Probes, differences
-from workspace.pipeline.codetext import entry_name, extract_examples
+from workspace.pipeline.codetext import extract_examples
 from workspace.pipeline.context import RunContext
+from workspace.pipeline.entry import EntryChoice, find_entry
 from workspace.pipeline.escalation_rounds import EscalationRounds
 from workspace.pipeline.findings import conflicts_text
 from workspace.pipeline.inputs import variant_inputs
+from workspace.pipeline.outcome import outcome_of
 from workspace.pipeline.pool import CandidatePool
 from workspace.pipeline.sandbox import Sandbox
 from workspace.pipeline.stages import Budget, Candidate, Coder, Escalation, Judge, Reviewer, TestWriter
+from workspace.pipeline.unexampled import WithoutExamples
 from workspace.pipeline.verdict import Verdict, confidence, judge_range
 from workspace.routing import EffectiveModel
 
@@ -61,6 +64,8 @@ class PipelineOutcome:
     verdict: Verdict
     outcome: str  # passed | unverified | failed
     entry: str | None
+    reason: str = ""  # why that outcome, in words
+    entry_how: str = ""  # how the function the checks call was found
     escalations: list[dict] = field(default_factory=list)
     candidates: list[dict] = field(default_factory=list)
 
@@ -73,7 +78,7 @@ class CodePipeline:
         return _Run(self, ctx, task, language, models).execute()
 
 
-class _Run(EscalationRounds):
+class _Run(EscalationRounds, WithoutExamples):
     """The state of one run; its methods are the steps of the cascade."""
 
     def __init__(self, pipeline: CodePipeline, ctx: RunContext, task: str, language: str, models: RoleModels):
@@ -81,10 +86,11 @@ class _Run(EscalationRounds):
         self.task, self.language, self.models = task, language, models
         self.on = self.config.signals
         self.python = language == "python"
-        self.entry = entry_name(task) if self.python else None
+        self.choice: EntryChoice | None = find_entry(task) if self.python else None
+        self.entry = self.choice.name if self.choice else None
         examples = tuple(extract_examples(task, self.entry)) if "examples" in self.on else ()
         variants = variant_inputs(examples) if "agreement" in self.on else ()
-        probes = Probes(examples=examples, inputs=tuple(e.call for e in examples) + variants)
+        probes = Probes(examples=examples, inputs=tuple(e.call for e in examples) + variants, entry=self.entry)
         self.pool = CandidatePool(pipeline.sandbox, language, probes, self.on, ctx.cancel)
         self.judged: dict[str, tuple[int | None, list[str]]] = {}  # label → judge score, issues
         self.conflicts: list[dict] = []
@@ -92,6 +98,7 @@ class _Run(EscalationRounds):
         self.early: dict | None = None  # escalation round 1 made before the judge (fresh, or beside the review)
         self.settled_reason = ""  # why the checks settle it, once they do
         self.sampled = False  # the sampled drafts were asked for
+        self.kept_greedy = False  # nothing to run, and the greedy draft runs cleanly: it is the answer
 
     def execute(self) -> PipelineOutcome:
         settled = self._greedy_round()
@@ -108,8 +115,10 @@ class _Run(EscalationRounds):
         self.conflicts = self._conflicts()
         best, verdict = self._judge(self.pool.best(), settled)
         best, verdict, escalations = self._escalate(best, verdict)
-        return PipelineOutcome(best, verdict, self._outcome(best, verdict), self.entry, escalations,
-                               [self.pool.summary(c) for c in self.pool.candidates])
+        outcome, reason = self._outcome(best, verdict)
+        return PipelineOutcome(best, verdict, outcome, self.entry, escalations=escalations,
+                               candidates=[self.pool.summary(c) for c in self.pool.candidates], reason=reason,
+                               entry_how=self._entry_how(best))
 
     def _skip_the_rest(self) -> None:
         """The checks settled it: say so for every stage before the judge that was not asked."""
@@ -127,7 +136,9 @@ class _Run(EscalationRounds):
         and sampled drafts overturned none of the 4 wrong ones, while the 11 that fail one are where sampling
         (or a stronger model's own attempt) finds right code (bench/NOTES.md)."""
         self._add([self._draft(1)])
-        return "early_stop" in self.on and self._greedy_settles()
+        if self.python and self.entry is None:
+            self._entry_from_the_draft(self.pool.candidates[0])
+        return "early_stop" in self.on and (self._greedy_settles() or self._keeps_greedy())
 
     def _sample_round(self) -> bool:
         """The sampled drafts, asked for together (one batch on the engine), all run on the same probes.
@@ -251,6 +262,8 @@ class _Run(EscalationRounds):
                            self._findings(best), self.config.budget, note, True)
 
     def _unsettled_reason(self, best: Candidate) -> str:
+        if not best.check.examples:
+            return f"no example ran ({self.nothing_ran()})"
         if not best.check.passes_all_examples():
             return f"the best draft fails {len(best.check.examples) - best.check.examples_passed} of the examples"
         size, compared = self.pool.group_of(best)
@@ -348,7 +361,5 @@ class _Run(EscalationRounds):
         return Verdict(confidence(self.pool.signals(best, score)), self.pool.checks(best),
                        list(self.conflicts), issues, score, basis)
 
-    def _outcome(self, best: Candidate, verdict: Verdict) -> str:
-        if not best.check.executed:
-            return "unverified"
-        return "passed" if verdict.confidence >= self.config.confidence_threshold else "failed"
+    def _outcome(self, best: Candidate, verdict: Verdict) -> tuple[str, str]:
+        return outcome_of(best.check, verdict.confidence, self.config.confidence_threshold, self.nothing_ran())

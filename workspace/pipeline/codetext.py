@@ -1,6 +1,7 @@
-"""Reading model answers and task texts: fenced code blocks, the function's name, the task's own examples.
+"""Reading model answers and task texts: fenced code blocks, the reviewer's notes, the task's own examples.
 
-Pure text work, no model and no execution (the script tail of an answer: `script_tail.py`).
+Pure text work, no model and no execution (the script tail of an answer: `script_tail.py`; which function the
+task means: `entry.py`).
 
 Examples are recognised in the forms users write them: doctest lines (`>>> f(2)` then the expected value),
 and one-line forms such as `f(2) -> 4`, `f(2) == 4`, `f(2) => 4`, `f(2) → 4`, `f(2) returns 4` or
@@ -16,8 +17,6 @@ from dataclasses import dataclass
 
 FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
 SEPARATOR = re.compile(r"->|=>|→|==|\bshould return\b|\breturns\b|\bgives\b|\bis\b", re.I)
-DEF_IN_TASK = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(")
-BACKTICKED_CALL = re.compile(r"`([A-Za-z_]\w*)\s*\(")
 MAX_EXAMPLES = 20
 VALUE_NAMES = frozenset({"True", "False", "None", "set", "frozenset", "float", "int", "str", "tuple", "list",
                          "dict", "bytes", "complex", "range"})
@@ -61,24 +60,11 @@ def change_notes(text: str) -> list[str]:
     return [note for note in notes if note][:20]
 
 
-def entry_name(task: str, code: str = "") -> str | None:
-    """The function the task asks for: a `def name(` or a backticked `name(` in the task, else the code's first def."""
-    for pattern in (DEF_IN_TASK, BACKTICKED_CALL):
-        match = pattern.search(task or "")
-        if match:
-            return match.group(1)
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
-        return None
-    return next((node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
-
-
 def extract_examples(task: str, entry: str | None) -> list[Example]:
     """The examples the task states, in doctest or one-line form, deduplicated, in order."""
     if not entry:
         return []
-    found = _doctest_examples(task, entry) + _arrow_examples(task, entry)
+    found = doctest_examples(task, entry) + arrow_examples(task, entry)
     unique: dict[str, Example] = {}
     for example in found:
         unique.setdefault(example.call, example)
@@ -104,7 +90,7 @@ def _is_value(source: str) -> bool:
     return all(node.id in VALUE_NAMES for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
-def _doctest_examples(task: str, entry: str) -> list[Example]:
+def doctest_examples(task: str, entry: str) -> list[Example]:
     examples, lines = [], task.splitlines()
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -124,7 +110,7 @@ def _doctest_examples(task: str, entry: str) -> list[Example]:
     return examples
 
 
-def _arrow_examples(task: str, entry: str) -> list[Example]:
+def arrow_examples(task: str, entry: str) -> list[Example]:
     examples = []
     for line in task.splitlines():
         if ">>>" in line or f"{entry}(" not in line:

@@ -23,7 +23,7 @@ SAME_MODEL_ROUNDS = 1  # escalation rounds when the escalation model is the code
 
 class EscalationRounds:
     """The rounds after the judge (and the trail line of a round 1 made before it). The run supplies the state
-    below and `_judge`, `_add`, `_findings`, `_later_budget` and `_settled`."""
+    below and `_judge`, `_add`, `_findings`, `_later_budget`, `_settled` and `nothing_to_weigh`."""
 
     ctx: RunContext
     config: PipelineConfig
@@ -82,7 +82,7 @@ class EscalationRounds:
         return confidence(self.pool.signals(new, None)) > confidence(self.pool.signals(old, None))
 
     def _escalation_reason(self, verdict: Verdict, threshold: int, first: bool, check: CandidateCheck) -> str:
-        if "escalation" not in self.on:
+        if "escalation" not in self.on or self.nothing_to_weigh(check):
             return ""
         still_open = [c for c in verdict.conflicts if c.get("open")]
         if first and still_open:

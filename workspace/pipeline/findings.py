@@ -21,8 +21,10 @@ def describe(candidate: Any, probes: Probes, group: int, compared: int) -> list[
         rows.append(_row("runs", 0, 1, check.error))
     if check.examples:
         failing = [f"{e['call']} should be {e['expected']}, got {e['got']}" for e in check.examples if not e["passed"]]
+        ran_as = ([f"run against {check.ran_as}(): the examples call {probes.entry}(), which this code does not "
+                   "define"] if check.ran_as else [])
         rows.append(_row("examples from the task", check.examples_passed, len(check.examples),
-                         "; ".join(failing[:MAX_DETAILS])))
+                         "; ".join(ran_as + failing[:MAX_DETAILS])))
     if check.tests:
         failing = [f"{t['test']} — {t['detail']}" for t in check.tests if not t["passed"]]
         rows.append(_row("pipeline's own tests (model-written, indicative)", check.tests_passed, len(check.tests),

@@ -76,6 +76,9 @@ with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         limited(lambda: exec(compile(source, "solution.py", "exec"), namespace))
     except BaseException as exc:
         result["load"] = raised(exc)
+    alias = spec.get("alias")
+    if result["load"] is None and alias and alias[0] not in namespace and alias[1] in namespace:
+        namespace[alias[0]] = namespace[alias[1]]  # the probes call a name the code does not define
     if result["load"] is None:
         for example in spec["examples"]:
             try:

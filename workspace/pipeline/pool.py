@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from workspace.pipeline.checks import CandidateCheck, Probes, check_python, check_syntax, clusters
 from workspace.pipeline.findings import describe
@@ -45,8 +46,8 @@ class CandidatePool:
     def use_tests(self, written: Probes | None) -> None:
         """Add the test writer's asserts and inputs to the probes, and run every candidate on them all."""
         if written is not None:
-            self.probes = Probes(self.probes.examples, written.tests if "tests" in self.on else (),
-                                 tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
+            self.probes = replace(self.probes, tests=written.tests if "tests" in self.on else (),
+                                  inputs=tuple(dict.fromkeys(self.probes.inputs + written.inputs)))
         self.check(self.candidates if written is not None else [c for c in self.candidates if c.check is None])
 
     # -- ranking --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ def result_of(run: Any, ctx: RunContext, outcome: PipelineOutcome | None, error:
         "verdict": verdict, "stages": [r.as_dict() for r in ctx.records],
         "escalations": outcome.escalations if outcome else [], "candidates": outcome.candidates if outcome else [],
         "outcome": ("cancelled" if error == "cancelled" else "error") if error else outcome.outcome,
+        "outcome_reason": error if error else outcome.reason, "entry_how": outcome.entry_how if outcome else "",
         "error": error, "threshold": config.confidence_threshold,
         "isolation": {"kind": sandbox.isolation, "guarantees": list(sandbox.guarantees)},
         "started_at": run.started_at, "ended_at": ended_at, "seconds": round(ended_at - run.started_at, 3),
@@ -47,6 +48,7 @@ def history_record(result: dict[str, Any]) -> dict[str, Any]:
         "stages": stages, "confidence": verdict["confidence"], "checks": verdict["checks"],
         "judge_score": verdict["judge_score"], "conflicts": verdict["conflicts"],
         "escalations": result["escalations"], "outcome": result["outcome"], "error": result["error"],
+        "outcome_reason": result.get("outcome_reason", ""),
         "task": result["task"][:HISTORY_TEXT_CHARS], "language": result["language"],
         "final_code": result["final_code"][:HISTORY_TEXT_CHARS], "isolation": result["isolation"]["kind"],
     }
@@ -61,6 +63,8 @@ def chat_answer(result: dict[str, Any]) -> str:
              f"**Confidence {verdict['confidence']}/100 — {result['outcome']}** "
              f"(threshold {result['threshold']}; judge model's own score: "
              f"{verdict['judge_score'] if verdict['judge_score'] is not None else 'not asked'})"]
+    if result.get("outcome_reason"):
+        lines.append(f"*{result['outcome_reason']}*")
     lines += [f"- {c['name']}: {c['passed']}/{c['total']}" for c in verdict["checks"]]
     if result["escalations"]:
         lines.append(f"- escalated {len(result['escalations'])} time(s)")

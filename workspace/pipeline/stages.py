@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from workspace.pipeline import prompts
 from workspace.pipeline.checks import CandidateCheck, Probes, parse_tests
-from workspace.pipeline.codetext import change_notes, entry_name, extract_code
+from workspace.pipeline.codetext import change_notes, extract_code
 from workspace.pipeline.context import RunContext, StageRecord
+from workspace.pipeline.entry import entry_name
 from workspace.pipeline.script_tail import drop_script_tail, stream_reached_tail, tail_wanted
 from workspace.pipeline.verdict import JUDGE_SCHEMA, JudgeAnswer, read_judge
 from workspace.routing import EffectiveModel

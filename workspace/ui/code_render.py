@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 STATUS_MARK = {"running": "…", "done": "✓", "skipped": "–", "failed": "✗", "cancelled": "■"}
 OUTCOME_WORDS = {
     "passed": "Passed: the checks back this code",
-    "failed": "Low confidence: the checks do not back this code",
-    "unverified": "Unverified: nothing could run this code here",
+    "failed": "Failed: a check this code should pass did not",
+    "unverified": "Unverified: no check with an expected value backs this code",
     "cancelled": "Cancelled",
     "error": "Failed",
 }
@@ -55,6 +55,10 @@ def verdict_card(result: Mapping[str, Any] | None) -> str:
              f"**{OUTCOME_WORDS.get(result['outcome'], result['outcome'])}** (escalation threshold "
              f"{result.get('threshold', '?')}). Judge model's own score: "
              f"{judge if judge is not None else 'not asked'}. Rests on {verdict.get('basis') or 'the checks'}."]
+    if result.get("outcome_reason") and result["outcome"] != "error":
+        lines.append(f"\nWhy: {_cell(result['outcome_reason'])}.")
+    if result.get("entry_how"):
+        lines.append(f"\nFunction checked: {_cell(result['entry_how'])}.")
     if result.get("error") and result["outcome"] == "error":
         lines.append(f"\n**Error:** {result['error']}")
     if verdict["checks"]:
