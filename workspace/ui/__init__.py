@@ -40,7 +40,7 @@ def build_app(services: Services, logout: bool = False) -> gr.Blocks:
             with gr.Tab("Models", id="models"):
                 models_tab = models.build(services)
                 models_tab.wire_page_load(demo)
-                models_tab.follow_chat(view.profile, view.chats)
+                models_tab.follow_chat(view)
     with demo.route("Chat", "/chat"):
         shell.header(services, demo, "chat", logout)
         _chat(services, demo)

@@ -6,7 +6,7 @@ server-side turn; the events here only follow it, so switching chats or reloadin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -32,13 +32,40 @@ class ChatView:
     models: gr.Markdown
     toolbar: gr.Row
     actions: "_Actions"
+    # Events after which the profile shown and its chat list agree, and what runs after each (`when_profile_shown`).
+    _shown: list = field(default_factory=list)
+    _after_shown: list = field(default_factory=list)
 
     def wire_page_load(self, demo: gr.Blocks) -> None:
         """Reopen the browser's last profile and chat, and follow its answer if one is being written."""
-        demo.load(self.actions.restore, [self.remembered],
-                  [self.profile, self.chats, self.chatbot, self.remembered, self.models],
-                  api_visibility="private").then(
-            self.actions.follow, [self.chats], [self.chatbot], api_visibility="private", concurrency_limit=None)
+        restored = demo.load(self.actions.restore, [self.remembered],
+                             [self.profile, self.chats, self.chatbot, self.remembered, self.models],
+                             api_visibility="private")
+        restored.then(self.actions.follow, [self.chats], [self.chatbot], api_visibility="private",
+                      concurrency_limit=None)
+        self.profile_shown(restored)
+
+    def profile_shown(self, event: Any) -> None:
+        """`event` leaves the profile switcher and the chat list in agreement: the listeners follow it."""
+        self._shown.append(event)
+        for listener in self._after_shown:
+            event.then(**listener)
+
+    def show_profile_after(self, event: Any) -> None:
+        """After `event` put another profile in the switcher (created, or the one left after a delete): its
+        chat list and newest chat follow, as when the user picks it (not when `event` failed)."""
+        self.profile_shown(event.success(self.actions.open_profile, [self.profile],
+                                      [self.chats, self.chatbot, self.remembered, self.models],
+                                      api_visibility="private"))
+
+    def when_profile_shown(self, fn: Any, inputs: list, outputs: list) -> None:
+        """Run `fn` once another profile is shown with its chat list. Not on the switcher's own change: that
+        fires as the user picks, while the list still holds the old profile's chat, and a callback reading the
+        list then meets a chat that is no longer among its choices (Gradio refuses it with an error toast)."""
+        listener = dict(fn=fn, inputs=inputs, outputs=outputs, api_visibility="private", show_progress="hidden")
+        self._after_shown.append(listener)
+        for event in self._shown:
+            event.then(**listener)
 
 
 def build(services: Services) -> ChatView:
@@ -107,8 +134,10 @@ def build(services: Services) -> ChatView:
     # Opening another chat stops following the old one (its turn keeps running server-side).
     chats.input(actions.open_chat, [profile, chats], [chatbot, remembered, models], cancels=following,
                 api_visibility="private").then(**follow)
-    profile.input(actions.open_profile, [profile], [chats, chatbot, remembered, models], cancels=following,
-                  api_visibility="private").then(**follow)
+    switched = profile.input(actions.open_profile, [profile], [chats, chatbot, remembered, models],
+                             cancels=following, api_visibility="private")
+    switched.then(**follow)
+    view.profile_shown(switched)
     new_chat.click(actions.new_chat, [profile, remembered], [chats, chatbot, remembered, models], cancels=following,
                    api_visibility="private")
     chat_filter.change(**relist)

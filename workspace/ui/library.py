@@ -67,7 +67,7 @@ def build(services: Services, view: ChatView) -> None:
         hits = gr.Radio(label="Results", choices=[], elem_id="search-results")
         hit_row = gr.Number(visible=False)
     with _panel("chat-panel", "This chat"):
-        title = gr.Textbox(label="Title")
+        title = gr.Textbox(label="Title", elem_id="chat-title")
         with gr.Row():
             pinned = gr.Checkbox(label="Pinned", scale=1)
             move_to = gr.Dropdown(label="Move to profile", choices=[], scale=2)
@@ -106,8 +106,8 @@ def build(services: Services, view: ChatView) -> None:
     chat_fields = [title, pinned, move_to, *chat_overrides.values()]
     profile_fields = [name, description, system_prompt, threshold, *profile_overrides.values()]
     private = PRIVATE
-    for event in (view.chats.change, view.profile.change):
-        event(panels.chat_settings, [view.profile, view.chats], chat_fields, **private)
+    view.chats.change(panels.chat_settings, [view.profile, view.chats], chat_fields, **private)
+    view.when_profile_shown(panels.chat_settings, [view.profile, view.chats], chat_fields)
     view.profile.change(panels.profile_settings, [view.profile], profile_fields, **private)
     save_chat.click(panels.save_chat, [view.profile, view.chats, *chat_fields],
                     [view.chats, view.models], **private)
@@ -116,10 +116,11 @@ def build(services: Services, view: ChatView) -> None:
     export_md.click(None, [view.chats], None, js=DOWNLOAD_EXPORT.replace("FORMAT", "md"), **private)
     export_json.click(None, [view.chats], None, js=DOWNLOAD_EXPORT.replace("FORMAT", "json"), **private)
     import_file.upload(panels.import_chat, [view.profile, import_file], [view.chats], **private)
-    create.click(panels.create_profile, [new_name], [view.profile, new_name], **private)
+    view.show_profile_after(create.click(panels.create_profile, [new_name], [view.profile, new_name], **private))
     save_profile.click(panels.save_profile, [view.profile, view.chats, *profile_fields], [view.profile, view.models],
                        **private)
-    delete_profile.click(panels.delete_profile, [view.profile, confirm], [view.profile, confirm], **private)
+    view.show_profile_after(delete_profile.click(panels.delete_profile, [view.profile, confirm],
+                                                 [view.profile, confirm], **private))
     backup.click(None, None, None, js=DOWNLOAD_BACKUP, **private)
     query.submit(panels.search, [query, everywhere, view.profile], [hits], **private)
     hits.input(panels.open_hit, [hits], [view.profile, view.chats, view.chatbot, view.remembered, hit_row],

@@ -150,11 +150,12 @@ class ModelsTab:
         levels = self.services.models.levels(profile and profile.model_overrides, chat and chat.model_overrides)
         return levels_table(levels, profile.name if profile else "", chat.title if chat else "")
 
-    def follow_chat(self, profile: Any, chats: Any) -> None:
-        """Keep the levels table on the Chat tab's open profile and chat (same page, so events can read them)."""
-        for component in (profile, chats):
-            component.change(self.levels_for, inputs=[profile, chats], outputs=self._levels,
-                             api_visibility="private")
+    def follow_chat(self, view: Any) -> None:
+        """Keep the levels table on the Chat tab's open profile and chat (same page, so events can read them):
+        on another chat opened, and once another profile is shown with its chat list (ui/chat.py's ChatView)."""
+        view.chats.change(self.levels_for, inputs=[view.profile, view.chats], outputs=self._levels,
+                          api_visibility="private")
+        view.when_profile_shown(self.levels_for, [view.profile, view.chats], self._levels)
 
     @shown_errors
     def role_form(self, role: str) -> tuple[str, str, str]:
